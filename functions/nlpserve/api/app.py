@@ -1,0 +1,54 @@
+"""The FastAPI app factory shared by every Lambda function and by `nlpserve serve`."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from fastapi import FastAPI, Request
+
+from nlpserve import __version__, config
+from nlpserve.api import errors
+from nlpserve.api.routes import enforce_request_shape, meta_router, task_router
+from nlpserve.runtime import available_bundles
+from nlpserve.tasks import TASKS, get_task
+
+DESCRIPTION = """Real NLP models (ONNX, int8) served from AWS Lambda.
+
+Every task takes `{"inputs": "text" | ["text", ...], "parameters": {...}}` and returns one result per input,
+in order. Errors always have the shape `{"error": "...", "error_type": "...", "details": [...]}`.
+"""
+
+
+def resolve_tasks(tasks: Sequence[str] | None) -> list[str]:
+    """Explicit list, else NLP_TASKS, else every task whose model bundle is present."""
+    if tasks is None:
+        tasks = config.settings.tasks or None
+    if tasks is None:
+        present = set(available_bundles())
+        return [name for name, cls in TASKS.items() if cls.bundle_name in present]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise ValueError(f"unknown tasks {unknown}; known: {list(TASKS)}")
+    return list(tasks)
+
+
+def create_app(tasks: Sequence[str] | None = None, warm: bool = True) -> FastAPI:
+    """Build the app for `tasks`; with warm=True their models load now (Lambda init), not on first request."""
+    names = resolve_tasks(tasks)
+    app = FastAPI(title="nlpserve", version=__version__, description=DESCRIPTION)
+    errors.install(app)
+
+    @app.middleware("http")
+    async def _shape(request: Request, call_next):  # type: ignore[no-untyped-def]
+        problem = enforce_request_shape(request)
+        if problem is not None:
+            return errors.error_response(problem)
+        return await call_next(request)
+
+    app.include_router(task_router(names))
+    app.include_router(meta_router(names))
+    if warm:
+        for name in names:
+            get_task(name).warm()
+    app.state.tasks = names
+    return app

@@ -1,0 +1,165 @@
+"""Routers: one POST route per task (typed request/response models), similarity, health and models.
+
+No `from __future__ import annotations` here: FastAPI reads the endpoint annotations, which are built per task.
+"""
+
+import json
+import os
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from nlpserve import __version__, config
+from nlpserve.api.schemas import (
+    ErrorResponse,
+    HealthResponse,
+    ModelRef,
+    SimilarityRequest,
+    SimilarityResponse,
+    TaskResponse,
+    request_model,
+)
+from nlpserve.errors import NlpError, TooManyItems, UnknownTask
+from nlpserve.runtime import registry
+from nlpserve.tasks import TASKS, get_task
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in {
+        400: "Empty input or a body that is not valid JSON",
+        404: "Unknown task or route",
+        413: "Too many items or a text over the byte limit",
+        415: "Content-Type is not application/json",
+        422: "A field has the wrong type or value",
+        503: "The task's model is not deployed with this function",
+    }.items()
+}
+
+
+def _inputs_list(inputs: str | list[str]) -> list[str]:
+    texts = [inputs] if isinstance(inputs, str) else list(inputs)
+    limit = config.settings.max_items
+    if len(texts) > limit:
+        raise TooManyItems(
+            f"{len(texts)} inputs given; at most {limit} per request (use the S3 batch path for more)",
+            details=[{"items": len(texts), "limit": limit}],
+        )
+    return texts
+
+
+def _timed(response: Response, started: float) -> None:
+    response.headers["x-compute-time"] = f"{(time.perf_counter() - started) * 1000:.1f}"
+
+
+def _add_task_route(router: APIRouter, name: str) -> None:
+    task_cls = TASKS[name]
+    Request_ = request_model(task_cls)
+    Response_ = TaskResponse[task_cls.Result]  # type: ignore[name-defined]
+
+    def endpoint(body: Request_, response: Response) -> Response_:  # type: ignore[valid-type]
+        started = time.perf_counter()
+        task = get_task(name)
+        results = task.run(_inputs_list(body.inputs), body.parameters)
+        manifest = task.bundle.manifest
+        _timed(response, started)
+        return Response_(task=name, model=ModelRef(name=manifest.name, version=manifest.version), results=results)
+
+    router.add_api_route(
+        f"/{name}",
+        endpoint,
+        methods=["POST"],
+        response_model=Response_,
+        response_model_exclude_none=True,
+        responses=ERROR_RESPONSES,
+        summary=task_cls.description,
+        name=name,
+        operation_id=f"run_{name}",
+    )
+
+
+def task_router(names: list[str]) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["tasks"])
+    for name in names:
+        _add_task_route(router, name)
+    if "embed" in names:
+
+        @router.post(
+            "/similarity",
+            response_model=SimilarityResponse,
+            responses=ERROR_RESPONSES,
+            summary="Cosine similarity of one source text to each target text.",
+            operation_id="run_similarity",
+        )
+        def similarity(body: SimilarityRequest, response: Response) -> SimilarityResponse:
+            started = time.perf_counter()
+            _inputs_list(body.targets)
+            task = get_task("embed")
+            scores = task.similarity(body.source, body.targets)  # type: ignore[attr-defined]
+            manifest = task.bundle.manifest
+            _timed(response, started)
+            return SimilarityResponse(model=ModelRef(name=manifest.name, version=manifest.version), scores=scores)
+
+    @router.post("/{task}", include_in_schema=False)
+    def unknown_task(task: str) -> None:
+        if task in TASKS or task == "similarity":
+            raise UnknownTask(
+                f"task '{task}' is not served here; served: {', '.join(names) or 'none'}",
+                details=[{"task": task, "served": names}],
+            )
+        raise UnknownTask(f"unknown task '{task}'; available tasks: {', '.join(TASKS)}", details=[{"task": task}])
+
+    return router
+
+
+def _catalog() -> list[dict[str, Any]]:
+    """Model cards for functions that do not carry the model layers (the meta function), set by CDK."""
+    raw = os.environ.get("NLP_MODEL_CATALOG", "")
+    try:
+        return json.loads(raw) if raw else []
+    except json.JSONDecodeError:
+        return []
+
+
+def meta_router(names: list[str]) -> APIRouter:
+    router = APIRouter(tags=["service"])
+
+    @router.get("/health", response_model=HealthResponse)
+    def health() -> HealthResponse:
+        return HealthResponse(
+            status="ok", tasks=names, models_loaded=sorted(registry._cache), version=__version__
+        )
+
+    @router.get("/v1/models", summary="The models behind each task, with source, licence and measured quality.")
+    def models() -> dict[str, Any]:
+        catalog = {entry.get("task"): entry for entry in _catalog()}
+        cards = []
+        for name in names:
+            try:
+                cards.append(get_task(name).model_info())
+            except NlpError:
+                if name in catalog:
+                    cards.append(catalog[name])
+        return {"models": cards}
+
+    return router
+
+
+def enforce_request_shape(request: Request) -> NlpError | None:
+    """Cheap checks before the body is read: JSON content type and body size."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    from nlpserve.errors import NlpError as _E, UnsupportedMediaType
+
+    content_type = request.headers.get("content-type", "")
+    if content_type and not (
+        content_type.split(";")[0].strip().lower() in ("application/json", "text/json")
+        or content_type.split(";")[0].strip().lower().endswith("+json")
+    ):
+        return UnsupportedMediaType(f"Content-Type must be application/json, got '{content_type}'")
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > config.settings.max_body_bytes:
+        err = _E(f"request body is {length} bytes; the limit is {config.settings.max_body_bytes} bytes")
+        err.status_code, err.error_type = 413, "payload_too_large"
+        return err
+    return None

@@ -1,0 +1,77 @@
+"""Request and response models (pydantic v2); the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from nlpserve.tasks import Task
+
+R = TypeVar("R")
+
+EXAMPLES: dict[str, Any] = {
+    "sentiment": "I love this movie",
+    "classify": "connect me to a person",
+    "ner": "Contact Jane Doe at jane.doe@example.com or +1 415 555 0100.",
+    "redact": "Contact Jane Doe at jane.doe@example.com or +1 415 555 0100.",
+    "embed": ["A man is eating food.", "Someone is having a meal."],
+    "summarize": "The city council met on Tuesday. It approved a new budget for parks. "
+    "Residents had asked for more green space for years. The vote was unanimous. "
+    "Work on the first park begins in spring.",
+}
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class TaskResponse(BaseModel, Generic[R]):
+    task: str
+    model: ModelRef
+    results: list[R] = Field(description="One result per input, in input order.")
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(examples=["item 0 is empty or whitespace only"])
+    error_type: str = Field(examples=["empty_input"])
+    details: list[Any] | None = None
+
+
+def request_model(task: type[Task]) -> type[BaseModel]:
+    """`{"inputs": str | [str, ...], "parameters": {...task options...}}` for one task."""
+    model = create_model(
+        f"{task.__name__.removesuffix('Task')}Request",
+        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [{"inputs": EXAMPLES[task.name]}]}),
+        inputs=(
+            str | list[str],
+            Field(description="One text or a list of texts (at most NLP_MAX_ITEMS).", examples=[EXAMPLES[task.name]]),
+        ),
+        parameters=(task.Params, Field(default_factory=task.Params)),
+    )
+    return model
+
+
+class SimilarityRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"source": "How do I reset my password?", "targets": ["I forgot my password", "Nice weather today"]}]
+        },
+    )
+    source: str
+    targets: list[str] = Field(min_length=1)
+
+
+class SimilarityResponse(BaseModel):
+    task: str = "similarity"
+    model: ModelRef
+    scores: list[float] = Field(description="Cosine similarity of source to each target, in order.")
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(examples=["ok"])
+    tasks: list[str]
+    models_loaded: list[str]
+    version: str

@@ -1,0 +1,60 @@
+"""Settings read from the environment, once per process.
+
+Every limit a caller can hit is here, so the README, the API errors and the CDK app agree on one source.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a misconfigured function should fail at import, loudly
+        raise RuntimeError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+
+
+def _default_models_dir() -> Path:
+    """/opt/models inside Lambda (model layers), else the repo's local build output."""
+    env = os.environ.get("NLP_MODELS_DIR")
+    if env:
+        return Path(env)
+    if Path("/opt/models").is_dir():
+        return Path("/opt/models")
+    return Path(__file__).resolve().parents[2] / "build" / "models"
+
+
+def _default_threads() -> int:
+    """Match intra-op threads to the vCPUs Lambda gives this memory size (os.cpu_count sees them)."""
+    return max(1, min(os.cpu_count() or 1, 6))
+
+
+@dataclass(frozen=True)
+class Settings:
+    models_dir: Path = field(default_factory=_default_models_dir)
+    # Tasks this process serves; empty means every task whose bundle is present.
+    tasks: tuple[str, ...] = field(
+        default_factory=lambda: tuple(t for t in os.environ.get("NLP_TASKS", "").replace(" ", "").split(",") if t)
+    )
+    max_items: int = field(default_factory=lambda: _int("NLP_MAX_ITEMS", 64))
+    max_text_bytes: int = field(default_factory=lambda: _int("NLP_MAX_TEXT_BYTES", 20_000))
+    max_document_bytes: int = field(default_factory=lambda: _int("NLP_MAX_DOCUMENT_BYTES", 200_000))
+    max_body_bytes: int = field(default_factory=lambda: _int("NLP_MAX_BODY_BYTES", 1_000_000))
+    batch_size: int = field(default_factory=lambda: _int("NLP_INFERENCE_BATCH_SIZE", 32))
+    threads: int = field(default_factory=lambda: _int("NLP_THREADS", _default_threads()))
+
+
+settings = Settings()
+
+
+def reload_settings() -> Settings:
+    """Re-read the environment (tests and the CLI change it after import)."""
+    global settings
+    settings = Settings()
+    return settings

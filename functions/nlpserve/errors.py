@@ -1,0 +1,76 @@
+"""One error hierarchy for every entry point.
+
+Each error carries its HTTP status and a stable `error_type`, so the API, the batch error report and the CLI
+describe a failure the same way: `{"error": "...", "error_type": "...", "details": [...]}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NlpError(Exception):
+    status_code = 500
+    error_type = "internal_error"
+
+    def __init__(self, message: str, details: list[Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.message, "error_type": self.error_type}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(NlpError):
+    """The request is well-formed JSON but its values are not acceptable."""
+
+    status_code = 422
+    error_type = "validation_error"
+
+
+class EmptyInput(NlpError):
+    status_code = 400
+    error_type = "empty_input"
+
+
+class TooManyItems(NlpError):
+    status_code = 413
+    error_type = "too_many_items"
+
+
+class TextTooLong(NlpError):
+    status_code = 413
+    error_type = "text_too_long"
+
+
+class BadRequest(NlpError):
+    """The body could not be read at all (invalid JSON, wrong content type)."""
+
+    status_code = 400
+    error_type = "bad_request"
+
+
+class UnsupportedMediaType(NlpError):
+    status_code = 415
+    error_type = "unsupported_media_type"
+
+
+class UnknownTask(NlpError):
+    status_code = 404
+    error_type = "unknown_task"
+
+
+class NotFound(NlpError):
+    status_code = 404
+    error_type = "not_found"
+
+
+class ModelUnavailable(NlpError):
+    """The task exists but its model bundle is not deployed with this function."""
+
+    status_code = 503
+    error_type = "model_unavailable"

@@ -1,0 +1,5 @@
+"""Lambda entry point for POST /v1/embed and POST /v1/similarity."""
+
+from nlpserve.handlers._api import make_handler
+
+handler = make_handler(["embed"])

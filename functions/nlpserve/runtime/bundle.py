@@ -1,0 +1,128 @@
+"""A loaded model bundle and the batching that makes it fast.
+
+Padding is the main cost on CPU: texts are sorted by token length and each batch is padded only to its own
+longest member, then results are put back in input order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Encoding, Tokenizer
+
+from nlpserve.runtime.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """Token ids for one model call, with character offsets back into the original text."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    truncated: bool
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Bundle:
+    """ONNX session + tokenizer + manifest, loaded once per process (at import in Lambda)."""
+
+    def __init__(self, path: Path, threads: int = 1):
+        self.path = Path(path)
+        self.manifest = Manifest.load(self.path)
+        self.tokenizer = Tokenizer.from_file(str(self.path / self.manifest.tokenizer_file))
+        # The stored tokenizer may carry a fixed padding (all-MiniLM pads to 128): padding is ours to do.
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.session = ort.InferenceSession(
+            str(self.path / self.manifest.model_file),
+            sess_options=_session_options(threads),
+            providers=["CPUExecutionProvider"],
+        )
+        self._input_names = {i.name for i in self.session.get_inputs()}
+        self.cls_id = self._special_id("[CLS]", "<s>")
+        self.sep_id = self._special_id("[SEP]", "</s>")
+        self.pad_id = self._special_id("[PAD]", "<pad>", default=0)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def max_length(self) -> int:
+        return self.manifest.max_length
+
+    def _special_id(self, *tokens: str, default: int | None = None) -> int:
+        for token in tokens:
+            token_id = self.tokenizer.token_to_id(token)
+            if token_id is not None:
+                return token_id
+        if default is None:
+            raise ValueError(f"bundle {self.path} tokenizer has none of the special tokens {tokens}")
+        return default
+
+    # -- tokenisation -------------------------------------------------------------------------------------
+
+    def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
+        """Word pieces without special tokens, untruncated: callers decide how to cut or window."""
+        return self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+
+    def encode(self, texts: Sequence[str]) -> list[EncodedText]:
+        """Model-ready ids: [CLS] pieces [SEP], cut at the model's max length (flagged as truncated)."""
+        budget = self.max_length - 2
+        encoded = []
+        for enc in self.tokenize(texts):
+            ids, offsets = enc.ids, enc.offsets
+            truncated = len(ids) > budget
+            if truncated:
+                ids, offsets = ids[:budget], offsets[:budget]
+            encoded.append(EncodedText([self.cls_id, *ids, self.sep_id], [(0, 0), *offsets, (0, 0)], truncated))
+        return encoded
+
+    # -- inference ----------------------------------------------------------------------------------------
+
+    def run(self, items: Sequence[EncodedText], batch_size: int = 32) -> list[np.ndarray]:
+        """Run the graph on length-sorted, dynamically padded batches; one output row per item, input order.
+
+        Token-level outputs are cut back to each item's own length, so padding never leaks to callers.
+        """
+        results: list[np.ndarray | None] = [None] * len(items)
+        order = sorted(range(len(items)), key=lambda i: len(items[i]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            width = max(len(items[i]) for i in chunk)
+            input_ids = np.full((len(chunk), width), self.pad_id, dtype=np.int64)
+            attention = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                n = len(items[i])
+                input_ids[row, :n] = items[i].ids
+                attention[row, :n] = 1
+            feed = {"input_ids": input_ids, "attention_mask": attention}
+            if "token_type_ids" in self._input_names:
+                feed["token_type_ids"] = np.zeros_like(input_ids)
+            feed = {k: v for k, v in feed.items() if k in self._input_names}
+            (output,) = self.session.run([self.manifest.output], feed)
+            for row, i in enumerate(chunk):
+                value = output[row]
+                results[i] = value[: len(items[i])] if value.ndim == 2 and output.ndim == 3 else value
+        return results  # type: ignore[return-value]
+
+
+def _session_options(threads: int) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Lambda bills wall time: spinning threads between small batches only burns the vCPU we share.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return options

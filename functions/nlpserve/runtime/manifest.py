@@ -1,0 +1,64 @@
+"""The manifest.json of a model bundle: what the graph expects and where the weights came from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    package: str | None = None
+    model: str | None = None
+    license: str | None = None
+    attribution: str | None = None
+    url: str | None = None
+
+
+class FileInfo(BaseModel):
+    sha256: str
+    bytes: int
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    name: str
+    version: str = "1.0.0"
+    kind: Literal["embedding", "sequence-classification", "token-classification"]
+    model_file: str = "model.onnx"
+    tokenizer_file: str = "tokenizer.json"
+    inputs: list[str] = Field(default_factory=lambda: ["input_ids", "attention_mask", "token_type_ids"])
+    output: str
+    max_length: int = 256
+    labels: list[str] | None = None
+    embedding_dim: int | None = None
+    description: str = ""
+    source: Source = Field(default_factory=Source)
+    quantization: str | None = None
+    quality: dict[str, Any] = Field(default_factory=dict)
+    files: dict[str, FileInfo] = Field(default_factory=dict)
+    build: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls, bundle_dir: Path) -> "Manifest":
+        return cls.model_validate(json.loads((bundle_dir / "manifest.json").read_text(encoding="utf-8")))
+
+    def card(self) -> dict[str, Any]:
+        """The public model card served by GET /v1/models (no file hashes or build internals)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "description": self.description,
+            "max_length": self.max_length,
+            "labels": self.labels,
+            "embedding_dim": self.embedding_dim,
+            "quantization": self.quantization,
+            "source": self.source.model_dump(exclude_none=True),
+            "quality": self.quality,
+        }

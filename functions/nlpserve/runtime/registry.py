@@ -1,0 +1,45 @@
+"""Where bundles live, and one cached Bundle per name per process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from nlpserve import config
+from nlpserve.errors import ModelUnavailable
+from nlpserve.runtime.bundle import Bundle
+
+_cache: dict[str, Bundle] = {}
+_lock = threading.Lock()
+
+
+def bundle_dir(name: str) -> Path:
+    return config.settings.models_dir / name
+
+
+def available_bundles() -> list[str]:
+    root = config.settings.models_dir
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "manifest.json").is_file())
+
+
+def load_bundle(name: str) -> Bundle:
+    """Load once; later calls (every warm Lambda invocation) reuse the session."""
+    bundle = _cache.get(name)
+    if bundle is not None:
+        return bundle
+    with _lock:
+        if name not in _cache:
+            path = bundle_dir(name)
+            if not (path / "manifest.json").is_file():
+                raise ModelUnavailable(
+                    f"model bundle '{name}' is not available in {config.settings.models_dir}",
+                    details=[{"bundle": name, "hint": "build it with `nlpserve build models` or attach its layer"}],
+                )
+            _cache[name] = Bundle(path, threads=config.settings.threads)
+        return _cache[name]
+
+
+def clear_cache() -> None:
+    _cache.clear()

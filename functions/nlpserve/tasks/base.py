@@ -1,0 +1,90 @@
+"""The task interface every entry point uses: texts in, typed results out, input order kept."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, Sequence, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from nlpserve import config
+from nlpserve.errors import EmptyInput, InvalidInput, TextTooLong
+from nlpserve.runtime import Bundle, load_bundle
+
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
+
+
+class TaskParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskResult(BaseModel):
+    truncated: bool = False
+
+
+class Task(Generic[P, R]):
+    """A task pipeline. Subclasses set the class attributes and implement `_run`."""
+
+    name: ClassVar[str]
+    bundle_name: ClassVar[str]
+    description: ClassVar[str]
+    document_level: ClassVar[bool] = False  # True: a text may be a whole document (windowed inside)
+    Params: ClassVar[type[BaseModel]]
+    Result: ClassVar[type[BaseModel]]
+
+    def __init__(self, bundle: Bundle | None = None):
+        self._bundle = bundle
+
+    @property
+    def bundle(self) -> Bundle:
+        if self._bundle is None:
+            self._bundle = load_bundle(self.bundle_name)
+        return self._bundle
+
+    def warm(self) -> "Task[P, R]":
+        """Load the model now (at Lambda init), not on the first request."""
+        _ = self.bundle
+        return self
+
+    @property
+    def max_text_bytes(self) -> int:
+        return config.settings.max_document_bytes if self.document_level else config.settings.max_text_bytes
+
+    def validate(self, texts: Sequence[Any]) -> list[str]:
+        """Reject what cannot be scored, naming the offending item; shared by API, batch and CLI."""
+        if isinstance(texts, str):
+            texts = [texts]
+        if len(texts) == 0:
+            raise EmptyInput("no texts given: send at least one non-empty string")
+        limit = self.max_text_bytes
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InvalidInput(
+                    f"item {i} is {type(text).__name__}, expected a string", details=[{"index": i}]
+                )
+            if not text.strip():
+                raise EmptyInput(f"item {i} is empty or whitespace only", details=[{"index": i}])
+            size = len(text.encode("utf-8"))
+            if size > limit:
+                raise TextTooLong(
+                    f"item {i} is {size} bytes; the limit for {self.name} is {limit} bytes",
+                    details=[{"index": i, "bytes": size, "limit": limit}],
+                )
+        return list(texts)
+
+    def run(self, texts: Sequence[str], params: P | None = None) -> list[R]:
+        checked = self.validate(texts)
+        return self._run(checked, params if params is not None else self.Params())  # type: ignore[arg-type]
+
+    def _run(self, texts: list[str], params: P) -> list[R]:
+        raise NotImplementedError
+
+    def model_info(self) -> dict[str, Any]:
+        return {"task": self.name, "bundle": self.bundle_name, **self.bundle.manifest.card()}
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)

@@ -1,0 +1,45 @@
+"""Sentence embeddings (all-MiniLM-L6-v2, 384-d, L2-normalised in the graph) and cosine similarity."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from nlpserve import config
+from nlpserve.tasks.base import Task, TaskParams, TaskResult
+
+
+class EmbedParams(TaskParams):
+    pass
+
+
+class EmbedResult(TaskResult):
+    embedding: list[float] = Field(description="Unit-length vector; cosine similarity is a dot product.")
+    dim: int = Field(examples=[384])
+
+
+class EmbedTask(Task[EmbedParams, EmbedResult]):
+    name = "embed"
+    bundle_name = "embed"
+    description = "384-dimensional sentence embeddings for search, clustering and deduplication."
+    Params = EmbedParams
+    Result = EmbedResult
+
+    def vectors(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
+        """Embeddings as one float32 matrix (rows in input order) plus per-text truncation flags."""
+        encoded = self.bundle.encode(texts)
+        rows = self.bundle.run(encoded, batch_size=config.settings.batch_size)
+        return np.vstack(rows).astype(np.float32), [e.truncated for e in encoded]
+
+    def _run(self, texts: list[str], params: EmbedParams) -> list[EmbedResult]:
+        matrix, truncated = self.vectors(texts)
+        return [
+            EmbedResult(embedding=[round(float(v), 7) for v in row], dim=int(row.shape[0]), truncated=t)
+            for row, t in zip(matrix, truncated)
+        ]
+
+    def similarity(self, source: str, targets: list[str]) -> list[float]:
+        """Cosine similarity of `source` to each target (vectors are unit length, so a dot product)."""
+        texts = self.validate([source, *targets])
+        matrix, _ = self.vectors(texts)
+        return [round(float(s), 6) for s in matrix[1:] @ matrix[0]]
