@@ -43,6 +43,9 @@ def create_app(tasks: Sequence[str] | None = None, warm: bool = True) -> FastAPI
         problem = enforce_request_shape(request)
         if problem is not None:
             return errors.error_response(problem)
+        if request.method == "POST" and "content-type" not in request.headers:
+            # Clients that omit Content-Type (e.g. some API Gateway test consoles) still mean JSON.
+            request.scope["headers"] = [*request.scope["headers"], (b"content-type", b"application/json")]
         return await call_next(request)
 
     app.include_router(task_router(names))

@@ -50,6 +50,9 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404:
             message = f"no route for {request.method} {request.url.path}; see /docs"
+        elif exc.status_code == 405:
+            allowed = exc.headers.get("allow", "") if exc.headers else ""
+            message = f"method {request.method} is not allowed on {request.url.path}" + (f"; use {allowed}" if allowed else "")
         return JSONResponse(status_code=exc.status_code, content={"error": message, "error_type": error_type})
 
     @app.exception_handler(Exception)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
 from nlpserve.tasks import Task
 
@@ -39,17 +40,48 @@ class ErrorResponse(BaseModel):
     details: list[Any] | None = None
 
 
+def _check_inputs(value: Any) -> Any:
+    """One clear message per mistake instead of pydantic's per-union-branch list."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise PydanticCustomError(
+                    "string_type", "item {index} is {kind}, expected a string", {"index": i, "kind": _kind(item)}
+                )
+        return value
+    raise PydanticCustomError(
+        "inputs_type", "inputs must be a string or a list of strings, got {kind}", {"kind": _kind(value)}
+    )
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else {dict: "an object", list: "a list", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class TaskRequest(BaseModel):
+    @field_validator("inputs", mode="before", check_fields=False)
+    @classmethod
+    def _inputs(cls, value: Any) -> Any:
+        return _check_inputs(value)
+
+
 def request_model(task: type[Task]) -> type[BaseModel]:
     """`{"inputs": str | [str, ...], "parameters": {...task options...}}` for one task."""
     model = create_model(
         f"{task.__name__.removesuffix('Task')}Request",
-        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [{"inputs": EXAMPLES[task.name]}]}),
+        __base__=TaskRequest,
         inputs=(
             str | list[str],
             Field(description="One text or a list of texts (at most NLP_MAX_ITEMS).", examples=[EXAMPLES[task.name]]),
         ),
         parameters=(task.Params, Field(default_factory=task.Params)),
     )
+    model.model_config.update(extra="forbid", json_schema_extra={"examples": [{"inputs": EXAMPLES[task.name]}]})
+    model.model_rebuild(force=True)
     return model
 
 
@@ -62,6 +94,11 @@ class SimilarityRequest(BaseModel):
     )
     source: str
     targets: list[str] = Field(min_length=1)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        return _check_inputs(value) if isinstance(value, list) else value
 
 
 class SimilarityResponse(BaseModel):

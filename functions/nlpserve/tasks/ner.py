@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from nlpserve import config
 from nlpserve.errors import InvalidInput
 from nlpserve.runtime import EncodedText
+from nlpserve.tasks import recognizers
 from nlpserve.tasks.base import Task, TaskParams, TaskResult, softmax
 
 WINDOW_OVERLAP = 32
@@ -29,6 +30,9 @@ class Entity(BaseModel):
     start: int = Field(description="Offset of the first character (Python string index).", examples=[24])
     end: int = Field(description="Offset one past the last character.", examples=[44])
     score: float = Field(examples=[0.99])
+    source: Literal["model", "pattern"] = Field(
+        "model", description="model: Rampart NER; pattern: an exact recognizer (e-mail, URL, IP, SSN, card, phone)."
+    )
 
 
 class NerParams(TaskParams):
@@ -64,7 +68,7 @@ class NerTask(Task[NerParams, NerResult]):
     def _check_types(self, types: list[str] | None) -> set[str] | None:
         if types is None:
             return None
-        known = set(self.entity_types)
+        known = set(self.entity_types) | set(recognizers.PATTERN_TYPES)
         unknown = sorted({t.upper() for t in types} - known)
         if unknown:
             raise InvalidInput(
@@ -99,17 +103,70 @@ class NerTask(Task[NerParams, NerResult]):
         outputs = bundle.run(windows, batch_size=config.settings.batch_size)
         results = []
         for text, (offsets, owned) in zip(texts, plans):
-            tokens: list[_Token] = []
+            rows: list[np.ndarray] = []
+            spans: list[tuple[int, int]] = []
             for w, lo, hi, s in owned:
                 probs = softmax(np.asarray(outputs[w], dtype=np.float32))
                 for t in range(lo, hi):
-                    row = probs[t - s + 1]  # +1 skips [CLS]
-                    best = int(row.argmax())
                     start, end = offsets[t]
                     if end > start:
-                        tokens.append(_Token(labels[best], float(row[best]), start, end))
-            results.append(aggregate(text, tokens, min_score))
+                        rows.append(probs[t - s + 1])  # +1 skips [CLS]
+                        spans.append((start, end))
+            tokens = [decode_token(row, labels, s, e) for row, (s, e) in zip(word_average(text, rows, spans), spans)]
+            results.append(merge_patterns(text, aggregate(text, tokens, min_score)))
         return results
+
+
+def word_average(text: str, rows: list[np.ndarray], spans: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Give every piece of one alphanumeric word the word's mean distribution.
+
+    Word pieces of one number ("000", "##123", ...) otherwise get different types from the model.
+    """
+    out = list(rows)
+    i = 0
+    while i < len(spans):
+        j = i + 1
+        while (
+            j < len(spans)
+            and spans[j][0] == spans[j - 1][1]
+            and text[spans[j][0]].isalnum()
+            and text[spans[j - 1][1] - 1].isalnum()
+        ):
+            j += 1
+        if j - i > 1:
+            mean = np.mean(rows[i:j], axis=0)
+            out[i:j] = [mean] * (j - i)
+        i = j
+    return out
+
+
+def decode_token(row: np.ndarray, labels: list[str], start: int, end: int) -> _Token:
+    """Entity-level decision for one word piece.
+
+    The model often splits its belief between B-X and I-X (e.g. 0.47 / 0.48 on a piece of an e-mail); taking
+    the plain argmax would then drop a piece that is 95 % surely part of an X. So: the piece is an entity
+    with probability 1 - P(O), its type is the one with the largest B+I mass, B or I by the larger of the two.
+    """
+    p_outside = float(row[labels.index("O")]) if "O" in labels else 0.0
+    mass: dict[str, list[float]] = {}
+    for j, label in enumerate(labels):
+        if label[:2] in ("B-", "I-"):
+            pair = mass.setdefault(label[2:], [0.0, 0.0])
+            pair[0 if label[0] == "B" else 1] += float(row[j])
+    kind, (b, i) = max(mass.items(), key=lambda kv: kv[1][0] + kv[1][1])
+    if b + i <= p_outside:
+        return _Token("O", p_outside, start, end)
+    return _Token(("B-" if b >= i else "I-") + kind, 1.0 - p_outside, start, end)
+
+
+def merge_patterns(text: str, entities: list[Entity]) -> list[Entity]:
+    """Exact pattern matches replace the model spans they overlap; everything sorted by offset."""
+    matches = recognizers.find(text)
+    if not matches:
+        return entities
+    kept = [e for e in entities if not any(e.start < m.end and m.start < e.end for m in matches)]
+    kept += [Entity(type=m.type, text=text[m.start : m.end], start=m.start, end=m.end, score=1.0, source="pattern") for m in matches]
+    return sorted(kept, key=lambda e: e.start)
 
 
 def plan_windows(count: int, budget: int, overlap: int) -> list[tuple[int, int]]:
