@@ -1,0 +1,105 @@
+"""Whole documents for the document-level tasks (``redact``, ``summarize``).
+
+A document up to the task's own limit (``Task.max_text_bytes``, i.e. ``NLP_MAX_DOCUMENT_BYTES``) goes to the
+task in one piece; the task windows it internally. A longer one (up to ``NLP_BATCH_MAX_DOCUMENT_BYTES``) is cut
+into segments at paragraph / line / sentence / word boundaries, each segment is run through the task, and the
+results are stitched back with offsets into the ORIGINAL text:
+
+- redact: the redacted segments are concatenated (segments tile the document exactly, so this is the redacted
+  document); entity ``start``/``end`` shift by the segment start, ``redacted_start``/``redacted_end`` by the
+  length of the redacted text before the segment.
+- summarize: each segment is summarised, then the chosen sentences are summarised again (map-reduce
+  extractive summary) when a fixed sentence count was asked; offsets and sentence indexes point into the
+  original document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+_SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", " ")
+
+
+def split_segments(text: str, max_bytes: int) -> list[tuple[int, int]]:
+    """Character spans ``[start, end)`` that tile ``text``; each is at most ``max_bytes`` UTF-8 bytes."""
+    spans: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while start < n:
+        window = text[start : start + max_bytes]
+        fit = len(window.encode("utf-8")[:max_bytes].decode("utf-8", "ignore"))
+        if start + fit >= n:
+            spans.append((start, n))
+            break
+        piece = text[start : start + fit]
+        cut = fit
+        for sep in _SEPARATORS:
+            at = piece.rfind(sep, fit // 2)
+            if at > 0:
+                cut = at + len(sep)
+                break
+        spans.append((start, start + cut))
+        start += cut
+    return spans or [(0, 0)]
+
+
+def redact_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    results = task.run([text[s:e] for s, e in spans], params)
+    parts: list[str] = []
+    entities: list[dict[str, Any]] = []
+    shift = 0
+    truncated = False
+    for (s, _e), res in zip(spans, results):
+        dumped = res.model_dump(mode="json")
+        for ent in dumped["entities"]:
+            ent["start"] += s
+            ent["end"] += s
+            ent["redacted_start"] += shift
+            ent["redacted_end"] += shift
+            entities.append(ent)
+        parts.append(dumped["text"])
+        shift += len(dumped["text"])
+        truncated = truncated or bool(dumped.get("truncated"))
+    return {"text": "".join(parts), "entities": entities, "truncated": truncated}
+
+
+def summarize_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    results = [r.model_dump(mode="json") for r in task.run([text[s:e] for s, e in spans], params)]
+    if len(spans) == 1:
+        return results[0]
+    candidates: list[dict[str, Any]] = []
+    index_base = 0
+    for (s, _e), res in zip(spans, results):
+        for sent in res["sentences"]:
+            candidates.append({**sent, "index": sent["index"] + index_base,
+                               "start": sent["start"] + s, "end": sent["end"] + s})
+        index_base += res["total_sentences"]
+    truncated = any(r.get("truncated") for r in results)
+    chosen = candidates
+    fixed_count = getattr(params, "ratio", None) is None
+    if fixed_count and len(candidates) > 1:
+        joined, starts = _join(candidates)
+        second = task.run([joined], params)[0].model_dump(mode="json")
+        by_start = {st: c for st, c in zip(starts, candidates)}
+        chosen = []
+        for sent in second["sentences"]:
+            cand = by_start.get(sent["start"]) or next((c for c in candidates if c["text"] == sent["text"]), None)
+            if cand is not None:
+                chosen.append({**cand, "score": sent["score"]})
+        chosen.sort(key=lambda c: c["start"])
+        truncated = truncated or bool(second.get("truncated"))
+    return {
+        "summary": " ".join(c["text"] for c in chosen),
+        "sentences": chosen,
+        "total_sentences": index_base,
+        "truncated": truncated,
+    }
+
+
+def _join(candidates: list[dict[str, Any]]) -> tuple[str, list[int]]:
+    starts, pos, pieces = [], 0, []
+    for c in candidates:
+        starts.append(pos)
+        pieces.append(c["text"])
+        pos += len(c["text"]) + 2
+    return "\n\n".join(pieces), starts

@@ -1,0 +1,234 @@
+"""The scoring loop shared by the Lambda path and the CLI: items in, JSONL result/error lines out.
+
+Valid records are scored ``batch_size`` at a time through the task pipeline. If a batch raises, its records
+are scored one by one so a poisoned record becomes one error line and the rest are still scored. If every
+record of a sizeable batch fails on its own with the same non-validation error, the model is broken rather
+than the data: ``SystemicScoringError`` is raised so the message is retried (and lands in the DLQ).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nlpserve.batch.errors import Reason, SystemicScoringError
+from nlpserve.batch.readers import BadRecord, Item, Record, Skip
+from nlpserve.batch.writers import Sink
+
+BINARY_REASONS = frozenset({Reason.BINARY, Reason.UNDECODABLE})
+BINARY_FILE_THRESHOLD = 20  # this many leading binary/undecodable records and nothing valid: a binary file
+SYSTEMIC_MIN_BATCH = 8
+
+
+@dataclass
+class Counts:
+    records: int = 0  # scored + failed (blank lines are not records)
+    scored: int = 0
+    failed: int = 0
+    blank: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def fail(self, reason: str) -> None:
+        self.failed += 1
+        self.records += 1
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Counts:
+        return cls(**d) if d else cls()
+
+
+@dataclass
+class Timings:
+    read_s: float = 0.0
+    score_s: float = 0.0
+    write_s: float = 0.0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Timings:
+        return cls(**d) if d else cls()
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in asdict(self).items()}
+
+
+@dataclass
+class Position:
+    offset: int  # bytes of the (decompressed) stream consumed
+    line: int  # physical lines consumed
+
+
+def _dumps(obj: dict[str, Any]) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def error_line(line: int, reason: str, message: str, record_id: Any = None, id_field: str = "id") -> bytes:
+    return _dumps({"line": line, id_field: record_id, "reason": reason, "message": message})
+
+
+def _reason_of(exc: Exception) -> tuple[str, str]:
+    error_type = getattr(exc, "error_type", None)
+    status = getattr(exc, "status_code", 500)
+    if error_type and 400 <= int(status) < 500:
+        return str(error_type), getattr(exc, "message", str(exc))
+    return Reason.SCORING_FAILED.value, f"{type(exc).__name__}: {exc}"
+
+
+def _is_validation(exc: Exception) -> bool:
+    return 400 <= int(getattr(exc, "status_code", 500)) < 500
+
+
+class RecordEngine:
+    def __init__(
+        self,
+        task: Any,
+        params: Any,
+        results: Sink,
+        errors: Sink,
+        *,
+        batch_size: int = 64,
+        id_field: str = "id",
+        counts: Counts | None = None,
+        timings: Timings | None = None,
+        logger: Any = None,
+    ) -> None:
+        self.task = task
+        self.params = params
+        self.results = results
+        self.errors = errors
+        self.batch_size = batch_size
+        self.id_field = id_field
+        self.counts = counts or Counts()
+        self.timings = timings or Timings()
+        self.logger = logger
+        self.max_batch_s = 0.0
+        self.file_error: tuple[str, str] | None = None  # set when the stream stopped early (binary/corrupt)
+        self._leading_binary = 0
+        self._seen_valid = counts is not None and counts.scored > 0
+
+    # -- public ----------------------------------------------------------------------------------------
+    def run(
+        self,
+        items: Iterable[Item],
+        should_stop: Callable[[RecordEngine], bool] = lambda _e: False,
+        on_progress: Callable[[Position, Counts], None] | None = None,
+        start: Position | None = None,
+    ) -> Position | None:
+        """Consume ``items``; return None when the stream is done, else the position to resume from.
+
+        ``should_stop`` is asked after each scored batch (never in the middle of one), so every item before
+        the returned position has been written to ``results`` or ``errors``.
+        """
+        pos = start or Position(0, 0)
+        pending: list[Record | BadRecord] = []  # records to score + errors between them, in input order
+        n_records = 0
+        it = iter(items)
+        t_read = time.perf_counter()
+        while True:
+            item = next(it, None)
+            self.timings.read_s += time.perf_counter() - t_read
+            if item is None:
+                break
+            if isinstance(item, Record):
+                pending.append(item)
+                n_records += 1
+                self._seen_valid = True
+            elif isinstance(item, BadRecord):
+                if pending:
+                    pending.append(item)
+                else:
+                    self._write_error(item.line, item.reason.value, item.message, item.record_id)
+                if item.fatal:
+                    self.file_error = (item.reason.value, item.message)
+                    break
+                if not self._seen_valid and item.reason in BINARY_REASONS:
+                    self._leading_binary += 1
+                    if self._leading_binary >= BINARY_FILE_THRESHOLD:
+                        msg = (f"{self._leading_binary} binary or non-UTF-8 records and no valid record before "
+                               f"line {item.line}: treated as a binary file, the rest was not read")
+                        self._write_error(item.line, Reason.BINARY_FILE.value, msg, None, count=False)
+                        self.file_error = (Reason.BINARY_FILE.value, msg)
+                        break
+            elif isinstance(item, Skip):
+                self.counts.blank += 1
+            if n_records >= self.batch_size:
+                self._flush(pending)
+                pending, n_records = [], 0
+                pos = Position(item.end_offset, item.end_line)
+                if on_progress:
+                    on_progress(pos, self.counts)
+                if should_stop(self):
+                    return pos
+            elif not pending:
+                pos = Position(item.end_offset, item.end_line)
+            t_read = time.perf_counter()
+        if pending:
+            self._flush(pending)
+        if on_progress:
+            on_progress(pos, self.counts)
+        return None
+
+    # -- scoring ---------------------------------------------------------------------------------------
+    def _flush(self, pending: list[Record | BadRecord]) -> None:
+        t0 = time.perf_counter()
+        scored = iter(self._score([p for p in pending if isinstance(p, Record)]))
+        t1 = time.perf_counter()
+        for item in pending:
+            if isinstance(item, BadRecord):
+                self._write_error(item.line, item.reason.value, item.message, item.record_id)
+                continue
+            rec, result, err = next(scored)
+            if err is not None:
+                self._write_error(rec.line, err[0], err[1], rec.record_id)
+                continue
+            out: dict[str, Any] = {"line": rec.line}
+            out.update(rec.fields)
+            if self.id_field not in out:
+                out[self.id_field] = rec.record_id
+            out.update(result.model_dump(mode="json"))
+            self.results.write(_dumps(out))
+            self.counts.scored += 1
+            self.counts.records += 1
+        t2 = time.perf_counter()
+        self.timings.score_s += t1 - t0
+        self.timings.write_s += t2 - t1
+        self.max_batch_s = max(self.max_batch_s, t1 - t0)
+
+    def _score(self, batch: list[Record]) -> list[tuple[Record, Any, tuple[str, str] | None]]:
+        if not batch:
+            return []
+        try:
+            results = self.task.run([r.text for r in batch], self.params)
+            if len(results) != len(batch):
+                raise RuntimeError(f"task returned {len(results)} results for {len(batch)} texts")
+            return [(r, res, None) for r, res in zip(batch, results)]
+        except Exception as batch_exc:  # noqa: BLE001 - isolate the poisoned record(s)
+            if self.logger:
+                self.logger.warning("batch scoring failed; scoring its records one by one",
+                                    extra={"batch": len(batch), "error": repr(batch_exc)[:300]})
+        out: list[tuple[Record, Any, tuple[str, str] | None]] = []
+        failures: list[Exception] = []
+        for rec in batch:
+            try:
+                out.append((rec, self.task.run([rec.text], self.params)[0], None))
+            except Exception as exc:  # noqa: BLE001
+                failures.append(exc)
+                out.append((rec, None, _reason_of(exc)))
+        if (
+            len(batch) >= SYSTEMIC_MIN_BATCH
+            and len(failures) == len(batch)
+            and len({type(e) for e in failures}) == 1
+            and not _is_validation(failures[0])
+        ):
+            raise SystemicScoringError(
+                f"all {len(batch)} records of a batch failed with {type(failures[0]).__name__}: {failures[0]}"
+            ) from failures[0]
+        return out
+
+    def _write_error(self, line: int, reason: str, message: str, record_id: Any, count: bool = True) -> None:
+        self.errors.write(error_line(line, reason, message, record_id, self.id_field))
+        if count:
+            self.counts.fail(reason)

@@ -1,0 +1,163 @@
+"""Write-once outputs: a streamed S3 multipart upload that is invisible until completed.
+
+``MultipartWriter`` buffers bytes, uploads a part whenever ``part_size`` is reached, and only makes the object
+exist on ``complete()``; ``abort()`` discards everything. Small outputs (under one part) skip multipart and
+use one ``PutObject`` at completion. Its state (UploadId, the parts so far and the not-yet-uploaded tail,
+spilled to a ``_work/`` object) survives an invocation boundary, so one upload can continue across Lambda
+invocations (see ``checkpoint.py``).
+
+``LocalWriter`` writes the same bytes to a local file via a temporary name + rename (CLI ``score``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from nlpserve.batch.config import MIN_PART_SIZE
+
+
+class Sink(Protocol):
+    bytes_written: int
+
+    def write(self, data: bytes) -> None: ...
+
+
+class MultipartWriter:
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        key: str,
+        *,
+        part_size: int = 8 * 1024 * 1024,
+        content_type: str = "application/x-ndjson",
+        metadata: dict[str, str] | None = None,
+        allow_small_parts: bool = False,
+    ) -> None:
+        if part_size < MIN_PART_SIZE and not allow_small_parts:
+            raise ValueError(f"part_size must be >= {MIN_PART_SIZE} (S3 minimum); got {part_size}")
+        self.s3 = s3
+        self.bucket = bucket
+        self.key = key
+        self.part_size = part_size
+        self.content_type = content_type
+        self.metadata = metadata or {}
+        self.upload_id: str | None = None
+        self.parts: list[dict[str, Any]] = []
+        self.buffer = bytearray()
+        self.bytes_written = 0
+
+    # -- streaming -------------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+        self.bytes_written += len(data)
+        if len(self.buffer) >= self.part_size:
+            self._upload_part(bytes(self.buffer[: self.part_size]))
+            del self.buffer[: self.part_size]
+
+    def _start(self) -> None:
+        resp = self.s3.create_multipart_upload(
+            Bucket=self.bucket, Key=self.key, ContentType=self.content_type, Metadata=self.metadata
+        )
+        self.upload_id = resp["UploadId"]
+
+    def _upload_part(self, body: bytes) -> None:
+        if self.upload_id is None:
+            self._start()
+        number = len(self.parts) + 1
+        resp = self.s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
+        )
+        self.parts.append({"PartNumber": number, "ETag": resp["ETag"]})
+
+    # -- commit / discard ------------------------------------------------------------------------------
+    def complete(self) -> dict[str, Any]:
+        """Make the object exist with everything written so far. Returns {key, bytes, etag, parts}."""
+        if self.upload_id is None:
+            resp = self.s3.put_object(
+                Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer),
+                ContentType=self.content_type, Metadata=self.metadata,
+            )
+        else:
+            if self.buffer:
+                self._upload_part(bytes(self.buffer))
+            resp = self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+            )
+        self.buffer.clear()
+        return {"key": self.key, "bytes": self.bytes_written, "etag": resp.get("ETag"), "parts": len(self.parts) or 1}
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            try:
+                self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+            except Exception:  # noqa: BLE001 - best effort; a lifecycle rule cleans up leftovers
+                pass
+        self.upload_id = None
+        self.parts = []
+        self.buffer.clear()
+
+    # -- continuation ----------------------------------------------------------------------------------
+    def suspend(self, spill_key: str) -> dict[str, Any]:
+        """Persist the tail buffer to ``spill_key`` and return the state to carry in a checkpoint."""
+        spill = None
+        if self.buffer:
+            self.s3.put_object(Bucket=self.bucket, Key=spill_key, Body=bytes(self.buffer))
+            spill = spill_key
+        return {
+            "key": self.key, "upload_id": self.upload_id, "parts": list(self.parts),
+            "spill_key": spill, "bytes_written": self.bytes_written,
+        }
+
+    @classmethod
+    def resume(cls, s3: Any, bucket: str, state: dict[str, Any], **kwargs: Any) -> MultipartWriter:
+        writer = cls(s3, bucket, state["key"], **kwargs)
+        writer.upload_id = state.get("upload_id")
+        writer.parts = list(state.get("parts") or [])
+        writer.bytes_written = int(state.get("bytes_written") or 0)
+        if state.get("spill_key"):
+            body = s3.get_object(Bucket=bucket, Key=state["spill_key"])["Body"].read()
+            writer.buffer = bytearray(body)
+        return writer
+
+
+class LocalWriter:
+    """Local file with the same commit semantics: ``<path>.partial`` renamed on ``complete()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(self.path.name + ".partial")
+        self._fh = open(self._tmp, "wb")  # noqa: SIM115
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        self._fh.write(data)
+        self.bytes_written += len(data)
+
+    def complete(self) -> dict[str, Any]:
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+        return {"key": str(self.path), "bytes": self.bytes_written}
+
+    def abort(self) -> None:
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+class NullWriter:
+    """Counts bytes, keeps nothing (benchmarks of the raw pipeline)."""
+
+    def __init__(self) -> None:
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        self.bytes_written += len(data)
+
+    def complete(self) -> dict[str, Any]:
+        return {"key": None, "bytes": self.bytes_written}
+
+    def abort(self) -> None:
+        pass

@@ -1,0 +1,63 @@
+"""The local loop (moto server on 127.0.0.1 + Lambda-like poller) and the ``score`` CLI, with real models."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def sentiment(models_dir: Any) -> Any:
+    from nlpserve.tasks import get_task
+
+    return get_task("sentiment").warm()
+
+
+def test_local_loop_scores_an_uploaded_file_end_to_end(sentiment, aws_credentials):
+    from nlpserve.batch.local import LocalLoop
+
+    with LocalLoop(bucket="nlp-local-test", batch_size=10, retry_delay_s=1) as loop:
+        worker = threading.Thread(target=loop.run, daemon=True)
+        worker.start()
+        body = "".join(json.dumps({"id": i, "text": t}) + "\n"
+                       for i, t in enumerate(["great product", "awful support", "it arrived"]))
+        # the same call `aws s3 cp --endpoint-url ...` makes
+        loop.s3.put_object(Bucket=loop.bucket, Key="incoming/sentiment/local.jsonl", Body=body.encode())
+        deadline = time.monotonic() + 60
+        summary = None
+        while time.monotonic() < deadline and summary is None:
+            try:
+                summary = json.loads(loop.s3.get_object(
+                    Bucket=loop.bucket, Key="results/sentiment/local.jsonl.summary.json")["Body"].read())
+            except loop.s3.exceptions.NoSuchKey:
+                time.sleep(0.2)
+        loop._stop.set()
+        worker.join(timeout=10)
+        assert loop.endpoint_url.startswith("http://127.0.0.1:")
+        assert summary is not None and summary["counts"]["scored"] == 3
+        rows = [json.loads(x) for x in loop.s3.get_object(
+            Bucket=loop.bucket, Key="results/sentiment/local.jsonl")["Body"].read().splitlines()]
+        assert [r["id"] for r in rows] == [0, 1, 2]
+
+
+def test_score_cli_scores_a_local_csv_with_errors_and_summary(sentiment, tmp_path):
+    from nlpserve.batch.cli import batch_app
+    from typer.testing import CliRunner
+
+    src = tmp_path / "reviews.csv"
+    src.write_text('id,review\n1,"I love it"\n2,\n3,"Terrible, broken on arrival"\n', encoding="utf-8")
+    out = tmp_path / "out" / "reviews.jsonl"
+    result = CliRunner().invoke(batch_app, ["score", "sentiment", str(src), "--out", str(out),
+                                            "--text-field", "review", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["1", "3"]
+    assert rows[0]["label"] == "positive" and rows[1]["label"] == "negative"
+    errors = [json.loads(x) for x in (tmp_path / "out" / "reviews.jsonl.errors.jsonl").read_text().splitlines()]
+    assert errors[0]["reason"] == "empty_text" and errors[0]["line"] == 3
+    summary = json.loads((tmp_path / "out" / "reviews.jsonl.summary.json").read_text())
+    assert summary["counts"] == {"records": 3, "scored": 2, "failed": 1, "blank": 0}

@@ -1,0 +1,460 @@
+"""S3 -> SQS -> batch handler, end to end on moto with the real models.
+
+Every test uploads objects into a moto bucket wired to a queue exactly as deployed; moto delivers the S3
+event messages; ``batch_env.drain()`` feeds them to the real handler as Lambda's SQS event source would.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from nlpserve.batch.config import BatchSettings
+from nlpserve.batch.handler import BatchHandler
+from nlpserve.batch.local import sqs_event
+
+REVIEWS = [
+    "I love this phone, the battery lasts forever.",
+    "Terrible service, I want a refund.",
+    "The package arrived on Tuesday.",
+    "Absolutely fantastic support team, thank you!",
+    "This is the worst purchase I have ever made.",
+    "It works as described.",
+    "Great value for the price.",
+    "The app crashes every time I open it.",
+] * 5  # 40 records
+
+
+@pytest.fixture(scope="module")
+def real_models(models_dir: Any) -> Any:
+    from nlpserve.tasks import get_task
+
+    for name in ("sentiment", "redact", "summarize"):
+        get_task(name).warm()
+    return models_dir
+
+
+def settings(**kw: Any) -> BatchSettings:
+    base = dict(batch_size=8, max_line_bytes=4096, max_text_bytes=2000, part_size=1024, time_safety_ms=20_000)
+    base.update(kw)
+    return BatchSettings(**base)
+
+
+def make_handler(env: Any, **kw: Any) -> BatchHandler:
+    resolver = kw.pop("task_resolver", None)
+    extra = {"task_resolver": resolver} if resolver else {}
+    return BatchHandler(settings(**kw), s3=env.s3, sqs=env.sqs, **extra)
+
+
+def jsonl_body(texts: list[str], prefix: str = "r") -> str:
+    return "".join(json.dumps({"id": f"{prefix}{i}", "text": t, "lang": "en"}) + "\n" for i, t in enumerate(texts))
+
+
+def summary_of(env: Any, key: str) -> dict[str, Any]:
+    return json.loads(env.get(key))
+
+
+def direct_scores(texts: list[str]) -> list[dict[str, Any]]:
+    from nlpserve.tasks import get_task
+
+    task = get_task("sentiment")
+    return [r.model_dump(mode="json") for r in task.run(texts, task.Params())]
+
+
+# -- formats ---------------------------------------------------------------------------------------------
+
+def test_jsonl_upload_is_scored_in_order_with_ids_and_summary(batch_env, real_models):
+    # GIVEN a JSONL file under incoming/sentiment/
+    batch_env.put("incoming/sentiment/reviews.jsonl", jsonl_body(REVIEWS))
+    # WHEN the queue is drained through the handler
+    batch_env.drain(make_handler(batch_env))
+    # THEN results keep input order, carry id + other fields, and match the task pipeline
+    rows = batch_env.jsonl("results/sentiment/reviews.jsonl")
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(REVIEWS))]
+    assert [r["line"] for r in rows] == list(range(1, len(REVIEWS) + 1))
+    assert all(r["lang"] == "en" and "text" not in r for r in rows)
+    expected = direct_scores(REVIEWS)
+    assert [r["label"] for r in rows] == [e["label"] for e in expected]
+    s = summary_of(batch_env, "results/sentiment/reviews.jsonl.summary.json")
+    assert s["status"] == "complete"
+    assert s["counts"] == {"records": 40, "scored": 40, "failed": 0, "blank": 0}
+    assert s["model"]["version"] and s["model"]["bundle"] == "sentiment"
+    assert s["outputs"] == {"results": "results/sentiment/reviews.jsonl", "errors": None}
+    assert {"wall_s", "score_s", "read_s", "write_s"} <= set(s["timings"])
+    assert not batch_env.exists("errors/sentiment/reviews.jsonl.errors.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "result_key"),
+    [
+        ("reviews.csv", lambda: ("id,text,stars\n" + "".join(f'c{i},"{t}",5\n' for i, t in enumerate(REVIEWS))).encode(),
+         "results/sentiment/reviews.csv.jsonl"),
+        ("notes.txt", lambda: "\n".join(REVIEWS).encode() + b"\n\n", "results/sentiment/notes.txt.jsonl"),
+        ("reviews.jsonl.gz", lambda: gzip.compress(jsonl_body(REVIEWS).encode()), "results/sentiment/reviews.jsonl"),
+        ("reviews.csv.gz", lambda: gzip.compress(("id,text\n" + "".join(f'c{i},"{t}"\n' for i, t in enumerate(REVIEWS))).encode()),
+         "results/sentiment/reviews.csv.jsonl"),
+        ("notes.txt.gz", lambda: gzip.compress("\n".join(REVIEWS).encode()), "results/sentiment/notes.txt.jsonl"),
+    ],
+)
+def test_csv_txt_and_gzip_inputs_produce_jsonl_results(batch_env, real_models, name, make, result_key):
+    batch_env.put(f"incoming/sentiment/{name}", make())
+    batch_env.drain(make_handler(batch_env))
+    rows = batch_env.jsonl(result_key)
+    assert len(rows) == len(REVIEWS)
+    assert [r["label"] for r in rows] == [e["label"] for e in direct_scores(REVIEWS)]
+    if ".csv" in name:
+        assert rows[0]["id"] == "c0"
+    if ".txt" in name:
+        assert [r["id"] for r in rows] == list(range(1, len(REVIEWS) + 1))  # line numbers
+    s = summary_of(batch_env, f"results/sentiment/{name}.summary.json")
+    assert s["counts"]["scored"] == len(REVIEWS) and s["counts"]["failed"] == 0
+    assert s["source"]["gzip"] == name.endswith(".gz")
+
+
+def test_text_field_and_id_field_come_from_object_metadata(batch_env, real_models):
+    body = "".join(json.dumps({"review_id": i, "body": t}) + "\n" for i, t in enumerate(REVIEWS[:4]))
+    batch_env.put("incoming/sentiment/custom.jsonl", body, Metadata={"text-field": "body", "id-field": "review_id"})
+    batch_env.drain(make_handler(batch_env))
+    rows = batch_env.jsonl("results/sentiment/custom.jsonl")
+    assert [r["review_id"] for r in rows] == [0, 1, 2, 3]
+
+
+def test_url_encoded_keys_with_spaces_and_unicode_are_decoded(batch_env, real_models):
+    batch_env.put("incoming/sentiment/team a/été 2024.jsonl", jsonl_body(REVIEWS[:3]))
+    batch_env.drain(make_handler(batch_env))
+    assert len(batch_env.jsonl("results/sentiment/team a/été 2024.jsonl")) == 3
+
+
+# -- bad input -------------------------------------------------------------------------------------------
+
+def test_poison_lines_are_reported_per_record_and_the_rest_is_scored(batch_env, real_models):
+    lines = [json.dumps({"id": f"ok{i}", "text": t}).encode() for i, t in enumerate(REVIEWS[:10])]
+    lines.insert(2, b'{"id": "bad-json", "text": ')  # line 3
+    lines.insert(4, json.dumps({"id": "no-text", "body": "x"}).encode())  # line 5
+    lines.insert(6, json.dumps({"id": "empty", "text": "   "}).encode())  # line 7
+    lines.insert(8, b'{"id": "latin1", "text": "caf\xe9"}')  # line 9: not UTF-8
+    lines.insert(10, b'{"id": "nul", "text": "a\x00b"}')  # line 11: binary
+    lines.insert(12, json.dumps({"id": "huge", "text": "x" * 10_000}).encode())  # line 13: > max_line_bytes
+    lines.insert(14, json.dumps({"id": "long", "text": "word " * 500}).encode())  # line 15: > max_text_bytes
+    lines.insert(16, b"[1, 2, 3]")  # line 17
+    lines.insert(18, json.dumps({"id": "num", "text": 42}).encode())  # line 19
+    batch_env.put("incoming/sentiment/mixed.jsonl", b"\n".join(lines) + b"\n")
+    batch_env.drain(make_handler(batch_env))
+
+    errors = batch_env.jsonl("errors/sentiment/mixed.jsonl.errors.jsonl")
+    assert [(e["line"], e["reason"]) for e in errors] == [
+        (3, "malformed_json"), (5, "missing_text_field"), (7, "empty_text"), (9, "undecodable_bytes"),
+        (11, "binary_content"), (13, "line_too_long"), (15, "text_too_long"), (17, "not_an_object"),
+        (19, "text_not_string"),
+    ]
+    assert errors[1]["id"] == "no-text"
+    rows = batch_env.jsonl("results/sentiment/mixed.jsonl")
+    assert [r["id"] for r in rows] == [f"ok{i}" for i in range(10)]
+    s = summary_of(batch_env, "results/sentiment/mixed.jsonl.summary.json")
+    assert s["counts"] == {"records": 19, "scored": 10, "failed": 9, "blank": 0}
+    assert s["outputs"]["errors"] == "errors/sentiment/mixed.jsonl.errors.jsonl"
+    assert s["failures_by_reason"]["malformed_json"] == 1
+    assert batch_env.dlq_messages() == []
+
+
+def test_a_record_that_breaks_the_model_is_isolated_from_its_batch(batch_env, real_models):
+    from nlpserve.tasks import get_task
+
+    real = get_task("sentiment")
+
+    class PoisonAware:  # the real task, except one text makes it raise (as a tokenizer edge case might)
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def run(self, texts: list[str], params: Any) -> list[Any]:
+            if any("POISON" in t for t in texts):
+                raise RuntimeError("onnxruntime failure")
+            return real.run(texts, params)
+
+    texts = REVIEWS[:10]
+    texts[4] = "POISON pill"
+    batch_env.put("incoming/sentiment/poison.jsonl", jsonl_body(texts))
+    batch_env.drain(make_handler(batch_env, task_resolver=lambda name: PoisonAware()))
+    rows = batch_env.jsonl("results/sentiment/poison.jsonl")
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(10) if i != 4]
+    errors = batch_env.jsonl("errors/sentiment/poison.jsonl.errors.jsonl")
+    assert errors == [{"line": 5, "id": "r4", "reason": "scoring_failed", "message": "RuntimeError: onnxruntime failure"}]
+
+
+def test_binary_and_empty_files_are_reported_not_retried(batch_env, real_models):
+    import random
+
+    rng = random.Random(1)
+    blob = bytes(rng.getrandbits(8) for _ in range(200_000)).replace(b"\n", b"\x00\n", 300)
+    batch_env.put("incoming/sentiment/image.jsonl", blob)
+    batch_env.put("incoming/sentiment/empty.jsonl", b"")
+    batch_env.put("incoming/sentiment/blank.txt", b"\n\n  \n")
+    handler = make_handler(batch_env)
+    batch_env.drain(handler)
+    assert all(r == {"batchItemFailures": []} for r in batch_env.responses)
+    errors = batch_env.jsonl("errors/sentiment/image.jsonl.errors.jsonl")
+    assert errors[-1]["reason"] == "binary_file"
+    s = summary_of(batch_env, "results/sentiment/image.jsonl.summary.json")
+    assert s["counts"]["scored"] == 0 and s["file_errors"][0]["reason"] == "binary_file"
+    for name in ("empty.jsonl", "blank.txt"):
+        s = summary_of(batch_env, f"results/sentiment/{name}.summary.json")
+        assert s["status"] == "complete" and s["counts"]["records"] == 0
+        assert s["file_errors"][0]["reason"] == "empty_file"
+        assert batch_env.jsonl(f"errors/sentiment/{name}.errors.jsonl")[0]["reason"] == "empty_file"
+
+
+def test_unknown_task_and_corrupt_gzip_fail_permanently_with_a_summary(batch_env, real_models):
+    batch_env.put("incoming/translate/a.jsonl", jsonl_body(REVIEWS[:2]))
+    batch_env.put("incoming/sentiment/broken.jsonl.gz", b"\x1f\x8b\x08\x00garbage-not-deflate")
+    batch_env.drain(make_handler(batch_env))
+    assert all(r == {"batchItemFailures": []} for r in batch_env.responses)
+    s = summary_of(batch_env, "results/translate/a.jsonl.summary.json")
+    assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "unknown_task"
+    s = summary_of(batch_env, "results/sentiment/broken.jsonl.gz.summary.json")
+    assert s["file_errors"][0]["reason"] == "bad_gzip"
+
+
+def test_unparseable_message_goes_to_the_dlq_after_max_receives_with_a_clear_log(batch_env, real_models, caplog):
+    handler = make_handler(batch_env, max_receives=3)
+    batch_env.drain(handler)  # the s3:TestEvent
+    batch_env.sqs.send_message(QueueUrl=batch_env.queue_url, MessageBody="not json at all")
+    for _ in range(3):
+        messages = batch_env.receive()
+        assert len(messages) == 1
+        response = batch_env.invoke(handler, messages)
+        assert response["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
+    assert batch_env.receive() == []  # moto applied the redrive policy
+    assert len(batch_env.dlq_messages()) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("giving up on message" in m and "goes to the DLQ" in m for m in errors)
+
+
+# -- at-least-once delivery ------------------------------------------------------------------------------
+
+def test_duplicate_event_is_skipped_and_output_stays_identical(batch_env, real_models):
+    batch_env.put("incoming/sentiment/dup.jsonl", jsonl_body(REVIEWS))
+    first_messages = []
+    handler = make_handler(batch_env)
+    while messages := batch_env.receive():
+        first_messages += [m for m in messages if "s3:TestEvent" not in m["Body"]]
+        batch_env.invoke(handler, messages)
+    results = batch_env.get("results/sentiment/dup.jsonl")
+    # WHEN the same S3 event is delivered again
+    batch_env.invoke(handler, [{**first_messages[0], "ReceiptHandle": first_messages[0]["ReceiptHandle"]}])
+    assert handler.outcomes[0]["status"] == "skipped_duplicate"
+    assert batch_env.get("results/sentiment/dup.jsonl") == results
+    # AND a redelivery racing the first run (summary not yet written) rebuilds an identical object
+    batch_env.s3.delete_object(Bucket=batch_env.bucket, Key="results/sentiment/dup.jsonl.summary.json")
+    handler(sqs_event(first_messages[:1], batch_env.queue_arn), None)
+    assert handler.outcomes[0]["status"] == "completed"
+    assert batch_env.get("results/sentiment/dup.jsonl") == results
+    assert len(batch_env.jsonl("results/sentiment/dup.jsonl")) == len(REVIEWS)
+
+
+def test_superseded_event_for_an_overwritten_object_is_skipped(batch_env, real_models):
+    batch_env.put("incoming/sentiment/v.jsonl", jsonl_body(REVIEWS[:2]))
+    old = [m for m in batch_env.receive() if "s3:TestEvent" not in m["Body"]]
+    batch_env.put("incoming/sentiment/v.jsonl", jsonl_body(REVIEWS[:5]))  # new version, new event
+    handler = make_handler(batch_env)
+    batch_env.invoke(handler, old)
+    assert handler.outcomes[0]["status"] == "skipped_superseded"
+    batch_env.drain(handler)
+    assert len(batch_env.jsonl("results/sentiment/v.jsonl")) == 5
+
+
+class FlakyS3:
+    """The real moto client, except the n-th UploadPart raises a 500 (a mid-file infrastructure failure)."""
+
+    def __init__(self, real: Any, fail_on_part_call: int) -> None:
+        self.real, self.fail_on, self.calls = real, fail_on_part_call, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def upload_part(self, **kw: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"}}, "UploadPart")
+        return self.real.upload_part(**kw)
+
+
+def test_mid_file_failure_is_a_partial_batch_failure_retried_without_duplicate_output(batch_env, real_models):
+    # GIVEN two files in one SQS batch, and S3 failing once in the middle of the second file's upload
+    batch_env.put("incoming/sentiment/ok.jsonl", jsonl_body(REVIEWS, "a"))
+    batch_env.put("incoming/sentiment/flaky.jsonl", jsonl_body(REVIEWS * 3, "b"))
+    flaky = FlakyS3(batch_env.s3, fail_on_part_call=4)
+    handler = BatchHandler(settings(part_size=1024), s3=flaky, sqs=batch_env.sqs)
+    messages = [m for m in batch_env.receive() if "s3:TestEvent" not in m["Body"]]
+    assert len(messages) == 2
+    # WHEN one invocation handles both
+    response = batch_env.invoke(handler, messages)
+    # THEN only the failed message is reported, nothing half-written is visible, the other file is done
+    flaky_id = next(m["MessageId"] for m in messages if "flaky" in m["Body"])
+    assert response["batchItemFailures"] == [{"itemIdentifier": flaky_id}]
+    assert batch_env.exists("results/sentiment/ok.jsonl.summary.json")
+    assert not batch_env.exists("results/sentiment/flaky.jsonl")
+    assert not batch_env.exists("results/sentiment/flaky.jsonl.summary.json")
+    assert batch_env.s3.list_multipart_uploads(Bucket=batch_env.bucket).get("Uploads", []) == []
+    # AND the retry completes it with every record exactly once, in order
+    batch_env.drain(handler)
+    rows = batch_env.jsonl("results/sentiment/flaky.jsonl")
+    assert [r["id"] for r in rows] == [f"b{i}" for i in range(len(REVIEWS) * 3)]
+    assert summary_of(batch_env, "results/sentiment/flaky.jsonl.summary.json")["counts"]["scored"] == 120
+
+
+def test_broken_model_fails_the_message_instead_of_failing_every_record(batch_env, real_models):
+    from nlpserve.tasks import get_task
+
+    real = get_task("sentiment")
+
+    class Broken:  # the model session itself fails on every call
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def run(self, texts: list[str], params: Any) -> list[Any]:
+            raise RuntimeError("session crashed")
+
+    batch_env.put("incoming/sentiment/b.jsonl", jsonl_body(REVIEWS[:16]))
+    handler = make_handler(batch_env, task_resolver=lambda n: Broken())
+    messages = [m for m in batch_env.receive() if "s3:TestEvent" not in m["Body"]]
+    response = batch_env.invoke(handler, messages)
+    assert response["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
+    assert not batch_env.exists("results/sentiment/b.jsonl.summary.json")
+
+
+# -- large files: continuation ---------------------------------------------------------------------------
+
+class StepContext:
+    """Each look at the clock costs 1 s of a ``budget_ms`` invocation: forces several continuations."""
+
+    def __init__(self, budget_ms: int) -> None:
+        self.left = budget_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.left -= 1000
+        return self.left
+
+
+@pytest.mark.parametrize("name", ["big.jsonl", "big.jsonl.gz", "big.csv"])
+def test_file_too_big_for_one_invocation_continues_via_checkpoints(batch_env, real_models, name):
+    texts = [f"{t} ({i})" for i, t in enumerate(REVIEWS * 10)]  # 400 records
+    if name.endswith(".csv"):
+        body = ("id,text\n" + "".join(f'r{i},"{t}"\n' for i, t in enumerate(texts))).encode()
+    else:
+        body = jsonl_body(texts).encode()
+    batch_env.put(f"incoming/sentiment/{name}", gzip.compress(body) if name.endswith(".gz") else body)
+    handler = make_handler(batch_env, batch_size=16, part_size=2048, time_safety_ms=20_000)
+    invocations = 0
+    statuses = []
+    while messages := batch_env.receive():
+        response = handler(sqs_event(messages, batch_env.queue_arn), StepContext(30_000))
+        assert response == {"batchItemFailures": []}
+        statuses += [o["status"] for o in handler.outcomes]
+        for m in messages:
+            batch_env.sqs.delete_message(QueueUrl=batch_env.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        invocations += 1
+    assert statuses.count("checkpointed") >= 3 and statuses[-1] == "completed"
+    stem = name.removesuffix(".gz")
+    result_key = f"results/sentiment/{stem if stem.endswith('.jsonl') else stem + '.jsonl'}"
+    rows = batch_env.jsonl(result_key)
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(400)]
+    assert [r["label"] for r in rows] == [e["label"] for e in direct_scores(texts)]
+    s = summary_of(batch_env, f"results/sentiment/{name}.summary.json")
+    assert s["invocations"] == statuses.count("checkpointed") + 1
+    assert s["counts"]["scored"] == 400
+    assert batch_env.keys("_work/") == []
+    assert batch_env.s3.list_multipart_uploads(Bucket=batch_env.bucket).get("Uploads", []) == []
+
+
+# -- no recursion ----------------------------------------------------------------------------------------
+
+def test_outputs_are_written_where_the_trigger_does_not_fire(batch_env, real_models):
+    batch_env.put("incoming/sentiment/r.jsonl", jsonl_body(REVIEWS[:3] + [""]))
+    handler = make_handler(batch_env)
+    assert batch_env.drain(handler) >= 1
+    written = batch_env.keys("results/") + batch_env.keys("errors/")
+    assert "results/sentiment/r.jsonl" in written and "errors/sentiment/r.jsonl.errors.jsonl" in written
+    # THEN writing the outputs produced no new messages (outputs are outside incoming/)
+    assert batch_env.receive() == []
+    # AND even an output-like object under results/ with a .jsonl suffix does not trigger
+    batch_env.put("results/sentiment/copy.jsonl", jsonl_body(REVIEWS[:1]))
+    batch_env.put("_work/sentiment/x.jsonl", b"{}")
+    assert batch_env.receive() == []
+
+
+def test_s3_test_event_is_ignored(batch_env, real_models):
+    messages = batch_env.receive()
+    assert any("s3:TestEvent" in m["Body"] for m in messages)  # moto sends it when the notification is set
+    handler = make_handler(batch_env)
+    assert batch_env.invoke(handler, messages) == {"batchItemFailures": []}
+    assert handler.outcomes == []
+
+
+# -- whole documents -------------------------------------------------------------------------------------
+
+DOC = (
+    "Meeting notes\n\nJane Doe (jane.doe@example.com, +1 415 555 0100) met John Smith at the office.\n\n"
+    "They agreed the invoice will be paid by Friday. Send questions to billing@acme-corp.com.\n"
+)
+
+
+def test_redact_document_writes_redacted_text_and_entity_report(batch_env, real_models):
+    batch_env.put("incoming/redact/docs/notes.md", DOC)
+    batch_env.drain(make_handler(batch_env, report_entity_text=True))
+    redacted = batch_env.get("results/redact/docs/notes.md").decode()
+    assert "jane.doe@example.com" not in redacted and "[EMAIL]" in redacted
+    report = json.loads(batch_env.get("results/redact/docs/notes.md.entities.json"))
+    assert report["by_type"].get("EMAIL") == 2
+    for ent in report["entities"]:
+        assert DOC[ent["start"]:ent["end"]] == ent["text"]
+        assert redacted[ent["redacted_start"]:ent["redacted_end"]].startswith("[")
+    s = summary_of(batch_env, "results/redact/docs/notes.md.summary.json")
+    assert s["status"] == "complete" and s["document"]["segments"] == 1
+
+
+def test_long_document_is_segmented_and_stitched_with_original_offsets(batch_env, real_models):
+    from nlpserve.tasks import get_task
+
+    real = get_task("redact")
+
+    class SmallLimit:  # the real task with a small per-call limit, to force segmentation
+        max_text_bytes = 300
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    doc = DOC * 6
+    batch_env.put("incoming/redact/docs/long.txt", doc)
+    batch_env.drain(make_handler(batch_env, task_resolver=lambda n: SmallLimit(), report_entity_text=True))
+    s = summary_of(batch_env, "results/redact/docs/long.txt.summary.json")
+    assert s["document"]["segments"] > 1
+    redacted = batch_env.get("results/redact/docs/long.txt").decode()
+    report = json.loads(batch_env.get("results/redact/docs/long.txt.entities.json"))
+    assert report["by_type"].get("EMAIL") == 12
+    for ent in report["entities"]:
+        assert doc[ent["start"]:ent["end"]] == ent["text"]
+        assert redacted[ent["redacted_start"]:ent["redacted_end"]] == f"[{ent['type']}]"
+    assert "@" not in redacted
+
+
+def test_summarize_document_writes_the_summary_with_offsets(batch_env, real_models):
+    doc = " ".join(
+        f"{s}." for s in [
+            "The city council approved the new budget on Monday",
+            "The budget increases spending on public transport by ten percent",
+            "Several residents complained about the noise from construction",
+            "The mayor said the transport investment will reduce traffic",
+            "Opposition members argued that taxes will rise",
+            "A final vote on the tax changes is expected next month",
+        ]
+    )
+    batch_env.put("incoming/summarize/docs/council.txt", doc)
+    batch_env.drain(make_handler(batch_env))
+    out = json.loads(batch_env.get("results/summarize/docs/council.txt.result.json"))
+    assert out["total_sentences"] == 6 and len(out["sentences"]) == 3
+    for sent in out["sentences"]:
+        assert doc[sent["start"]:sent["end"]] == sent["text"]
+    assert summary_of(batch_env, "results/summarize/docs/council.txt.summary.json")["status"] == "complete"
