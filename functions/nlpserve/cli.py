@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -63,9 +64,11 @@ def invoke(
     """Run a real Lambda handler in-process on an event file and print its response."""
     from nlpserve.lambda_context import LocalContext
 
-    module = importlib.import_module(f"nlpserve.handlers.{function}")
     payload = json.loads(event.read_text(encoding="utf-8"))
-    response = module.handler(payload, LocalContext(function_name=f"nlpserve-{function}"))
+    # Logs and EMF metrics go where Lambda would print them; stdout carries only the response.
+    with contextlib.redirect_stdout(sys.stderr):
+        module = importlib.import_module(f"nlpserve.handlers.{function}")
+        response = module.handler(payload, LocalContext(function_name=f"nlpserve-{function}"))
     if isinstance(response, dict) and isinstance(response.get("body"), str):
         try:
             response = {**response, "body": json.loads(response["body"])}

@@ -152,7 +152,7 @@ class RecordEngine:
                         self._write_error(item.line, Reason.BINARY_FILE.value, msg, None, count=False)
                         self.file_error = (Reason.BINARY_FILE.value, msg)
                         break
-            elif isinstance(item, Skip):
+            elif isinstance(item, Skip) and not item.header:
                 self.counts.blank += 1
             if n_records >= self.batch_size:
                 self._flush(pending)

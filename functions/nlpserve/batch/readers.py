@@ -54,6 +54,7 @@ class Skip:
     line: int
     end_offset: int
     end_line: int
+    header: bool = False  # the CSV header row: consumed, but not a blank line
 
 
 Item = Union[Record, BadRecord, Skip]
@@ -262,7 +263,7 @@ class RecordReader:
                     raise PermanentFileError(feed.flag, f"CSV header line is unreadable ({feed.flag.value})")
                 self.header = [h.strip() for h in row]
                 text_idx, id_idx = self._csv_columns()
-                yield Skip(start_line, self.offset, self.line)
+                yield Skip(start_line, self.offset, self.line, header=True)
                 continue
             if feed.flag is not None:
                 yield self._bad(feed.flag, _FLAG_MESSAGES[feed.flag].format(n=opts.max_line_bytes), line=start_line)

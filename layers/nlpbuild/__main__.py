@@ -1,0 +1,42 @@
+"""``python -m nlpbuild <subcommand>``: one dispatch table, one module per subcommand.
+
+To add a subcommand, add an entry to SUBCOMMANDS: name -> (module, help). The module provides
+``add_arguments(parser)`` and ``run(args) -> int``; it is imported only when chosen, so heavy
+dependencies (torch, onnx) stay out of unrelated commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("nlpbuild.models", "build the ONNX model bundles into build/models"),
+    "train-sentiment": ("nlpbuild.train_sentiment", "train the sentiment head (opt-in; writes data/)"),
+    "layers": ("nlpbuild.layers", "build the runtime + model layer zips into build/layers, check sizes"),
+}
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m nlpbuild", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=help_text)
+    # Import only the chosen module, then let it define its own options.
+    known = [a for a in argv if not a.startswith("-")][:1]
+    if not known or known[0] not in SUBCOMMANDS:
+        parser.parse_args(argv)  # prints usage / error and exits
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[known[0]][0])
+    cmd_parser = argparse.ArgumentParser(prog=f"python -m nlpbuild {known[0]}",
+                                         description=SUBCOMMANDS[known[0]][1])
+    module.add_arguments(cmd_parser)
+    rest = list(argv)
+    rest.remove(known[0])
+    return int(module.run(cmd_parser.parse_args(rest)) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
