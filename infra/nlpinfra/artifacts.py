@@ -39,7 +39,7 @@ class ArtifactError(RuntimeError):
 
 @dataclass(frozen=True)
 class LayerArtifact:
-    name: str  # e.g. "runtime-py3.12-arm64" or "model-ner"
+    name: str  # e.g. "runtime-py312-arm64" or "model-ner"
     zip_path: Path
     sha256: str
     zipped_bytes: int
@@ -47,7 +47,7 @@ class LayerArtifact:
 
 
 def runtime_layer_name(python_version: str, architecture: str) -> str:
-    return f"runtime-py{python_version}-{architecture}"
+    return f"runtime-py{python_version.replace('.', '')}-{architecture}"  # as nlpbuild.layers names it
 
 
 def model_layer_name(bundle: str) -> str:

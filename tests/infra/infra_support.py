@@ -57,7 +57,7 @@ def make_layers(layers_dir: Path, sizes: dict[str, int] | None = None, python_ve
     sizes = {**DEFAULT_SIZES, **(sizes or {})}
     for arch in ("arm64", "x86_64"):
         write_layer(
-            layers_dir, f"runtime-py{python_version}-{arch}", sizes["runtime"], "python/nlpserve/__init__.py"
+            layers_dir, f"runtime-py{python_version.replace('.', '')}-{arch}", sizes["runtime"], "python/nlpserve/__init__.py"
         )
     for bundle in ("embed", "classify", "sentiment", "ner"):
         write_layer(layers_dir, f"model-{bundle}", sizes[bundle], f"models/{bundle}/manifest.json")

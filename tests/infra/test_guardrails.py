@@ -21,7 +21,7 @@ def test_missing_layer_zip_names_the_file_and_the_build_command(tmp_path: Path) 
     with pytest.raises(ArtifactError) as err:
         build_app(context={"layers_dir": str(tmp_path), "nag": False}, outdir=tmp_path / "out")
     message = str(err.value)
-    assert str(tmp_path / "runtime-py3.12-arm64.zip") in message
+    assert str(tmp_path / "runtime-py312-arm64.zip") in message
     assert "python -m nlpbuild layers" in message
 
 
@@ -117,7 +117,8 @@ def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(fake_layers: Path, tmp
 
 
 def test_cfn_lint_passes_on_synthesized_templates(full_synth: Synth, one_task_synth: Synth) -> None:
-    cfn_lint = shutil.which("cfn-lint") or str(Path(sys.executable).parent / "cfn-lint")
+    venv_lint = Path(sys.executable).parent / "cfn-lint"  # the pinned one, not whatever is on PATH
+    cfn_lint = str(venv_lint) if venv_lint.exists() else (shutil.which("cfn-lint") or str(venv_lint))
     if not Path(cfn_lint).exists():
         pytest.skip("cfn-lint not installed")
     templates = [str(full_synth.template_path), str(one_task_synth.template_path)]
