@@ -160,11 +160,23 @@ def decode_token(row: np.ndarray, labels: list[str], start: int, end: int) -> _T
 
 
 def merge_patterns(text: str, entities: list[Entity]) -> list[Entity]:
-    """Exact pattern matches replace the model spans they overlap; everything sorted by offset."""
+    """Exact pattern matches replace the model spans they overlap; everything sorted by offset.
+
+    A phone-shaped match only replaces model PHONE spans: digit groups may be a tax id or an account number,
+    and then the model's reading (from context) is kept.
+    """
     matches = recognizers.find(text)
     if not matches:
         return entities
-    kept = [e for e in entities if not any(e.start < m.end and m.start < e.end for m in matches)]
+
+    def overlaps(e: Entity, m: recognizers.Match) -> bool:
+        return e.start < m.end and m.start < e.end
+
+    matches = [
+        m for m in matches
+        if m.type in recognizers.EXACT_TYPES or not any(overlaps(e, m) and e.type != "PHONE" for e in entities)
+    ]
+    kept = [e for e in entities if not any(overlaps(e, m) for m in matches)]
     kept += [Entity(type=m.type, text=text[m.start : m.end], start=m.start, end=m.end, score=1.0, source="pattern") for m in matches]
     return sorted(kept, key=lambda e: e.start)
 
