@@ -49,8 +49,9 @@ MINILM_MAX_LENGTH = 256  # sentence-transformers max_seq_length of all-MiniLM-L6
 OPSET = 17
 THREADS = 2
 # MatMuls kept in fp32 during int8 quantisation (regex over node names); see the module docstring.
-KEEP_FP32: list[str] = [FFN_DOWN]
-QUANT_DESC = "onnxruntime dynamic int8 (QInt8, per-channel)"
+KEEP_FP32: list[str] = []
+QUANT_DESC = ("onnxruntime dynamic int8 (QInt8 per-channel weights; activations quantised per token, "
+              "so outputs do not depend on batch mates)")
 
 MINILM_SOURCE = {
     "model": "sentence-transformers/all-MiniLM-L6-v2",
@@ -215,7 +216,7 @@ def save_tokenizer(src: Path, dst: Path) -> None:
 def _quantized_encoder_with(ctx: Context, tmp: Path, bundle: str, head=None) -> tuple[Path, str]:
     """fp32 export (+ optional folded head) -> int8 model.onnx in tmp; returns (path, quant text)."""
     from .heads import fold_head
-    from .quantize import matmul_names, quantize_int8
+    from .quantize import matmul_names, per_row_activations, quantize_int8
 
     src = ctx.fp32_onnx
     exclude = matmul_names(src, KEEP_FP32) if KEEP_FP32 else []
@@ -226,8 +227,8 @@ def _quantized_encoder_with(ctx: Context, tmp: Path, bundle: str, head=None) -> 
         src = folded
         ctx.step(bundle, "fold head", t0)
     t0 = time.perf_counter()
-    out = quantize_int8(src, tmp / "model.onnx", exclude)
-    ctx.step(bundle, "quantize int8", t0)
+    out = per_row_activations(quantize_int8(src, tmp / "model.onnx", exclude))
+    ctx.step(bundle, "quantize int8 (per-token activations)", t0)
     if head is not None:
         (tmp / "fp32_with_head.onnx").unlink()
     desc = QUANT_DESC

@@ -256,3 +256,16 @@ def test_health_event(local_handler):
     response = local_handler(load_event("http_v2_health"), LocalContext())
     body = json.loads(response["body"])
     assert response["statusCode"] == 200 and body["status"] == "ok" and "sentiment" in body["tasks"]
+
+
+def test_a_text_gets_the_same_scores_alone_and_in_a_batch(client):
+    """int8 activations are quantised per token, so batch mates (and their padding) never change a result."""
+    text = "The delivery was late but the support agent sorted it out quickly."
+    others = [f"Filler sentence number {i} about {'a long and winding topic ' * (i % 5)}." for i in range(30)]
+    alone = post(client, "sentiment", {"inputs": text, "parameters": {"return_all_scores": True}}).json()
+    mixed = post(client, "sentiment", {"inputs": others[:15] + [text] + others[15:], "parameters": {"return_all_scores": True}}).json()
+    a, b = alone["results"][0]["scores"], mixed["results"][15]["scores"]
+    assert all(abs(a[k] - b[k]) < 1e-5 for k in a), (a, b)
+    emb_alone = post(client, "embed", {"inputs": text}).json()["results"][0]["embedding"]
+    emb_mixed = post(client, "embed", {"inputs": others + [text]}).json()["results"][-1]["embedding"]
+    assert max(abs(x - y) for x, y in zip(emb_alone, emb_mixed)) < 1e-5

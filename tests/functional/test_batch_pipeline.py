@@ -58,8 +58,7 @@ def summary_of(env: Any, key: str) -> dict[str, Any]:
 
 
 def direct_scores(texts: list[str], batch: int | None = None) -> list[dict[str, Any]]:
-    """The pipeline called directly, in the same batches the handler uses (int8 activations are quantised
-    per batch, so batch composition is part of the input)."""
+    """The pipeline called directly, optionally in the same batches the handler uses."""
     from nlpserve.tasks import get_task
 
     task = get_task("sentiment")
