@@ -89,6 +89,28 @@ def main() -> None:
         }
         print(name, report["tasks"][name], file=sys.stderr)
 
+    # int8 (per-token activations) vs the fp32 graph the builder exported, same texts, same batching.
+    fp32_path = REPO / "build" / "cache" / "work" / "minilm_fp32.onnx"
+    if fp32_path.is_file():
+        from nlpserve.runtime.bundle import Bundle
+
+        int8 = get_task("embed").bundle
+        fp32 = Bundle(int8.path, threads=config.settings.threads)
+        import onnxruntime as ort
+
+        from nlpserve.runtime.bundle import _session_options
+
+        fp32.session = ort.InferenceSession(str(fp32_path), sess_options=_session_options(config.settings.threads))
+        encoded = int8.encode(texts)
+        r_int8 = rate(lambda xs: int8.run(xs), encoded)
+        r_fp32 = rate(lambda xs: fp32.run(xs), encoded)
+        report["int8_vs_fp32"] = {
+            "int8_texts_per_s": round(r_int8, 1),
+            "fp32_texts_per_s": round(r_fp32, 1),
+            "int8_over_fp32": round(r_int8 / r_fp32, 2),
+        }
+        print("int8 vs fp32", report["int8_vs_fp32"], file=sys.stderr)
+
     # Handler overhead: the same single-text request through Mangum + FastAPI vs the pipeline directly.
     from nlpserve.handlers.local import handler
     from nlpserve.lambda_context import LocalContext

@@ -269,3 +269,11 @@ def test_a_text_gets_the_same_scores_alone_and_in_a_batch(client):
     emb_alone = post(client, "embed", {"inputs": text}).json()["results"][0]["embedding"]
     emb_mixed = post(client, "embed", {"inputs": others + [text]}).json()["results"][-1]["embedding"]
     assert max(abs(x - y) for x, y in zip(emb_alone, emb_mixed)) < 1e-5
+
+
+def test_committed_openapi_document_matches_the_app():
+    """docs/openapi.json is what `nlpserve openapi` generates; regenerate it when the API changes."""
+    from nlpserve.tasks import TASKS
+
+    committed = json.loads((EVENTS.parent / "docs" / "openapi.json").read_text())
+    assert create_app(list(TASKS), warm=False).openapi() == committed
