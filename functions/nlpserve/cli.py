@@ -116,7 +116,7 @@ def build_models(
     """Build the model bundles from the models that ship in registry packages (cached by content hash)."""
     from nlpbuild.__main__ import main as build_main
 
-    args = ["models", "--out", str(out)] + [a for name in only for a in ("--only", name)] + (["--force"] if force else [])
+    args = ["models", "--out", str(out)] + (["--only", *only] if only else []) + (["--force"] if force else [])
     raise typer.Exit(build_main(args) or 0)
 
 
