@@ -101,8 +101,9 @@ def predict(
 def openapi(out: Path = typer.Option(REPO / "docs" / "openapi.json")) -> None:
     """Write the OpenAPI document of the full API (every task) to a file."""
     from nlpserve.api import create_app
+    from nlpserve.tasks import TASKS
 
-    doc = create_app(list(__import__("nlpserve.tasks", fromlist=["TASKS"]).TASKS), warm=False).openapi()
+    doc = create_app(list(TASKS), warm=False).openapi()
     out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     typer.echo(f"wrote {out}", err=True)
 

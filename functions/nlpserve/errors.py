@@ -47,6 +47,11 @@ class TextTooLong(NlpError):
     error_type = "text_too_long"
 
 
+class PayloadTooLarge(NlpError):
+    status_code = 413
+    error_type = "payload_too_large"
+
+
 class BadRequest(NlpError):
     """The body could not be read at all (invalid JSON, wrong content type)."""
 

@@ -20,7 +20,7 @@ from nlpserve.api.schemas import (
     TaskResponse,
     request_model,
 )
-from nlpserve.errors import NlpError, TooManyItems, UnknownTask
+from nlpserve.errors import NlpError, PayloadTooLarge, TooManyItems, UnknownTask, UnsupportedMediaType
 from nlpserve.runtime import registry
 from nlpserve.tasks import TASKS, get_task
 
@@ -127,7 +127,7 @@ def meta_router(names: list[str]) -> APIRouter:
     @router.get("/health", response_model=HealthResponse)
     def health() -> HealthResponse:
         return HealthResponse(
-            status="ok", tasks=names, models_loaded=sorted(registry._cache), version=__version__
+            status="ok", tasks=names, models_loaded=registry.loaded_bundles(), version=__version__
         )
 
     @router.get("/v1/models", summary="The models behind each task, with source, licence and measured quality.")
@@ -149,17 +149,11 @@ def enforce_request_shape(request: Request) -> NlpError | None:
     """Cheap checks before the body is read: JSON content type and body size."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return None
-    from nlpserve.errors import NlpError as _E, UnsupportedMediaType
-
     content_type = request.headers.get("content-type", "")
-    if content_type and not (
-        content_type.split(";")[0].strip().lower() in ("application/json", "text/json")
-        or content_type.split(";")[0].strip().lower().endswith("+json")
-    ):
+    media_type = content_type.split(";")[0].strip().lower()
+    if content_type and not (media_type in ("application/json", "text/json") or media_type.endswith("+json")):
         return UnsupportedMediaType(f"Content-Type must be application/json, got '{content_type}'")
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > config.settings.max_body_bytes:
-        err = _E(f"request body is {length} bytes; the limit is {config.settings.max_body_bytes} bytes")
-        err.status_code, err.error_type = 413, "payload_too_large"
-        return err
+        return PayloadTooLarge(f"request body is {length} bytes; the limit is {config.settings.max_body_bytes} bytes")
     return None

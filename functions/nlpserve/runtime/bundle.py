@@ -110,9 +110,9 @@ class Bundle:
                 feed["token_type_ids"] = np.zeros_like(input_ids)
             feed = {k: v for k, v in feed.items() if k in self._input_names}
             (output,) = self.session.run([self.manifest.output], feed)
+            per_token = output.ndim == 3
             for row, i in enumerate(chunk):
-                value = output[row]
-                results[i] = value[: len(items[i])] if value.ndim == 2 and output.ndim == 3 else value
+                results[i] = output[row, : len(items[i])] if per_token else output[row]
         return results  # type: ignore[return-value]
 
 

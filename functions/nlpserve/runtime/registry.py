@@ -41,5 +41,9 @@ def load_bundle(name: str) -> Bundle:
         return _cache[name]
 
 
+def loaded_bundles() -> list[str]:
+    return sorted(_cache)
+
+
 def clear_cache() -> None:
     _cache.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from nlpserve import config
+from nlpserve.errors import InvalidInput
 from nlpserve.tasks.base import Task, TaskParams, TaskResult
 
 
@@ -34,8 +35,6 @@ class ClassifyTask(Task[ClassifyParams, ClassifyResult]):
     Result = ClassifyResult
 
     def _run(self, texts: list[str], params: ClassifyParams) -> list[ClassifyResult]:
-        from nlpserve.errors import InvalidInput
-
         labels = self.bundle.manifest.labels or []
         allowed = list(range(len(labels)))
         if params.labels:

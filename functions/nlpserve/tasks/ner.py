@@ -112,7 +112,7 @@ class NerTask(Task[NerParams, NerResult]):
                     if end > start:
                         rows.append(probs[t - s + 1])  # +1 skips [CLS]
                         spans.append((start, end))
-            tokens = [decode_token(row, labels, s, e) for row, (s, e) in zip(word_average(text, rows, spans), spans)]
+            tokens = decode_tokens(word_average(text, rows, spans), labels, spans)
             results.append(merge_patterns(text, aggregate(text, tokens, min_score)))
         return results
 
@@ -140,23 +140,32 @@ def word_average(text: str, rows: list[np.ndarray], spans: list[tuple[int, int]]
     return out
 
 
-def decode_token(row: np.ndarray, labels: list[str], start: int, end: int) -> _Token:
-    """Entity-level decision for one word piece.
+def decode_tokens(rows: list[np.ndarray], labels: list[str], spans: list[tuple[int, int]]) -> list[_Token]:
+    """Entity-level decision for each word piece (vectorised over the pieces of one text).
 
     The model often splits its belief between B-X and I-X (e.g. 0.47 / 0.48 on a piece of an e-mail); taking
-    the plain argmax would then drop a piece that is 95 % surely part of an X. So: the piece is an entity
+    the plain argmax would then drop a piece that is 95 % surely part of an X. So: a piece is an entity
     with probability 1 - P(O), its type is the one with the largest B+I mass, B or I by the larger of the two.
     """
-    p_outside = float(row[labels.index("O")]) if "O" in labels else 0.0
-    mass: dict[str, list[float]] = {}
-    for j, label in enumerate(labels):
-        if label[:2] in ("B-", "I-"):
-            pair = mass.setdefault(label[2:], [0.0, 0.0])
-            pair[0 if label[0] == "B" else 1] += float(row[j])
-    kind, (b, i) = max(mass.items(), key=lambda kv: kv[1][0] + kv[1][1])
-    if b + i <= p_outside:
-        return _Token("O", p_outside, start, end)
-    return _Token(("B-" if b >= i else "I-") + kind, 1.0 - p_outside, start, end)
+    if not rows:
+        return []
+    probs = np.asarray(rows, dtype=np.float64)
+    kinds = [l[2:] for l in labels if l.startswith("B-")]
+    b = probs[:, [labels.index("B-" + k) for k in kinds]]
+    i = probs[:, [labels.index("I-" + k) for k in kinds]]
+    p_outside = probs[:, labels.index("O")] if "O" in labels else np.zeros(len(probs))
+    mass = b + i
+    best = mass.argmax(axis=1)
+    picked = np.arange(len(probs))
+    b_best, i_best, mass_best = b[picked, best], i[picked, best], mass[picked, best]
+    tokens = []
+    for n, (start, end) in enumerate(spans):
+        if mass_best[n] <= p_outside[n]:
+            tokens.append(_Token("O", float(p_outside[n]), start, end))
+        else:
+            prefix = "B-" if b_best[n] >= i_best[n] else "I-"
+            tokens.append(_Token(prefix + kinds[best[n]], float(1.0 - p_outside[n]), start, end))
+    return tokens
 
 
 def merge_patterns(text: str, entities: list[Entity]) -> list[Entity]:
@@ -244,22 +253,14 @@ class RedactResult(TaskResult):
     entities: list[RedactedEntity]
 
 
-class RedactTask(Task[RedactParams, RedactResult]):
+class RedactTask(NerTask):
     name = "redact"
-    bundle_name = "ner"
     description = "Mask personal data in text; entities report offsets in the original and the redacted text."
-    document_level = True
     Params = RedactParams
     Result = RedactResult
 
-    def __init__(self, bundle=None):
-        super().__init__(bundle)
-        self._ner = NerTask(bundle)
-
-    def _run(self, texts: list[str], params: RedactParams) -> list[RedactResult]:
-        self._ner._bundle = self.bundle
-        ner_params = NerParams(entity_types=params.entity_types, min_score=params.min_score)
-        found = self._ner._run(texts, ner_params)
+    def _run(self, texts: list[str], params: RedactParams) -> list[RedactResult]:  # type: ignore[override]
+        found = super()._run(texts, params)
         return [redact(text, r.entities, params) for text, r in zip(texts, found)]
 
 
