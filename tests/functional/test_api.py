@@ -277,3 +277,42 @@ def test_committed_openapi_document_matches_the_app():
 
     committed = json.loads((EVENTS.parent / "docs" / "openapi.json").read_text())
     assert create_app(list(TASKS), warm=False).openapi() == committed
+
+
+def test_body_over_the_byte_limit_is_413_before_it_is_parsed(client, monkeypatch):
+    from nlpserve import config
+
+    monkeypatch.setattr(config, "settings", config.Settings(max_body_bytes=200))
+    r = post(client, "sentiment", {"inputs": "x" * 300})
+    assert r.status_code == 413 and r.json()["error_type"] == "payload_too_large"
+    assert "200 bytes" in r.json()["error"]
+
+
+def test_missing_content_type_is_read_as_json(client):
+    r = client.post("/v1/sentiment", content=b'{"inputs": "I love this movie"}')
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["label"] == "positive"
+
+
+def test_summary_length_is_sentences_or_ratio_not_both(client):
+    r = post(client, "summarize", {"inputs": " ".join(ARTICLE), "parameters": {"sentences": 2, "ratio": 0.5}})
+    assert r.status_code == 422 and "either sentences or ratio" in r.json()["error"]
+
+
+def test_similarity_rejects_non_string_targets(client):
+    r = client.post("/v1/similarity", json={"source": "hello", "targets": ["hi", 3]})
+    assert r.status_code == 422 and "item 1 is int" in r.json()["error"]
+    r = client.post("/v1/similarity", json={"source": "hello", "targets": ["hi", "  "]})
+    assert r.status_code == 400 and r.json()["error_type"] == "empty_input"
+
+
+def test_task_whose_model_is_not_deployed_is_503(tmp_path, monkeypatch):
+    from nlpserve import config, tasks
+    from nlpserve.runtime import registry
+
+    monkeypatch.setattr(config, "settings", config.Settings(models_dir=tmp_path))
+    monkeypatch.setattr(registry, "_cache", {})
+    monkeypatch.setattr(tasks, "_instances", {})
+    r = TestClient(create_app(["sentiment"], warm=False)).post("/v1/sentiment", json={"inputs": "hello"})
+    assert r.status_code == 503 and r.json()["error_type"] == "model_unavailable"
+    assert "build it with" in json.dumps(r.json()["details"])
