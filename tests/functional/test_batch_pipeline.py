@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from nlpserve.batch.config import BatchSettings
-from nlpserve.batch.handler import BatchHandler
+from nlpserve.handlers.batch import BatchHandler
 from nlpserve.batch.local import sqs_event
 
 REVIEWS = [
@@ -248,10 +248,10 @@ def test_duplicate_event_is_skipped_and_output_stays_identical(batch_env, real_m
     batch_env.invoke(handler, [{**first_messages[0], "ReceiptHandle": first_messages[0]["ReceiptHandle"]}])
     assert handler.outcomes[0]["status"] == "skipped_duplicate"
     assert batch_env.get("results/sentiment/dup.jsonl") == results
-    # AND a redelivery racing the first run (summary not yet written) rebuilds an identical object
+    # AND even with the summary gone, the object version's ledger says done: still a no-op
     batch_env.s3.delete_object(Bucket=batch_env.bucket, Key="results/sentiment/dup.jsonl.summary.json")
     handler(sqs_event(first_messages[:1], batch_env.queue_arn), None)
-    assert handler.outcomes[0]["status"] == "completed"
+    assert handler.outcomes[0]["status"] == "skipped_duplicate"
     assert batch_env.get("results/sentiment/dup.jsonl") == results
     assert len(batch_env.jsonl("results/sentiment/dup.jsonl")) == len(REVIEWS)
 
@@ -369,7 +369,10 @@ def test_file_too_big_for_one_invocation_continues_via_checkpoints(batch_env, re
     s = summary_of(batch_env, f"results/sentiment/{name}.summary.json")
     assert s["invocations"] == statuses.count("checkpointed") + 1
     assert s["counts"]["scored"] == 400
-    assert batch_env.keys("_work/") == []
+    # only the object version's ledger stays (phase done: later duplicates are no-ops); spill objects are gone
+    work = batch_env.keys("_work/")
+    assert len(work) == 1 and work[0].endswith(".ledger.json")
+    assert json.loads(batch_env.get(work[0]))["phase"] == "done"
     assert batch_env.s3.list_multipart_uploads(Bucket=batch_env.bucket).get("Uploads", []) == []
 
 

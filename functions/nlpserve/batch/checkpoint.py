@@ -1,19 +1,15 @@
 """Continuation messages: how a file too big for one invocation carries on in the next one.
 
-When the time budget runs low, the processor stops after a scored batch, spills the not-yet-uploaded tail
-of each multipart upload to ``_work/``, and sends this JSON body to the same queue::
+When the time budget runs low, the processor saves the chain's ledger (see ``chain.py``: input position and
+output state, lease released) and sends this small JSON body to the same queue::
 
-    {"nlpserve_checkpoint": {
-        "v": 1, "seq": 3, "bucket": "...", "key": "incoming/sentiment/big.jsonl", "etag": "...",
-        "version_id": null, "offset": 73400320, "line": 612345, "header": null,
-        "results": {"key": "...", "upload_id": "...", "parts": [{"PartNumber": 1, "ETag": "..."}],
-                    "spill_key": "_work/...", "bytes_written": 1234},
-        "errors": {...}, "counts": {...}, "timings": {...}, "options": {...}, "params": {...},
-        "started_at": 1718000000.0, "invocations": 3, "deferrals": 0}}
+    {"nlpserve_checkpoint": {"v": 2, "bucket": "...", "key": "incoming/sentiment/big.jsonl", "etag": "...",
+                             "version_id": null, "chain": "4f0c...", "seq": 3}}
 
-``offset`` is a byte offset into the object (or into the decompressed stream for gzip), ``line`` the physical
-line count, both at a record boundary. A body larger than ``INLINE_LIMIT`` is stored as a ``_work/`` object
-and the message carries ``{"state_key": ...}`` instead.
+The message is only a hint that names the object version: the state lives in the ledger, so a copy of the
+message delivered twice, late, or after another message already moved the chain on is a no-op. A message
+without ``chain`` asks for the object version to be started or continued (a deferral: the invocation had no
+time left for it). Version 1 messages (state inline) from an older deployment are read as such hints.
 """
 
 from __future__ import annotations
@@ -22,34 +18,20 @@ import json
 from typing import Any
 
 CHECKPOINT_KEY = "nlpserve_checkpoint"
-VERSION = 1
-INLINE_LIMIT = 200_000  # SQS allows 256 KiB per message
+VERSION = 2
 
 
-def encode(state: dict[str, Any]) -> str:
-    return json.dumps({CHECKPOINT_KEY: {"v": VERSION, **state}}, separators=(",", ":"))
+def encode(hint: dict[str, Any]) -> str:
+    return json.dumps({CHECKPOINT_KEY: {"v": VERSION, **hint}}, separators=(",", ":"))
 
 
 def is_checkpoint(body: Any) -> bool:
     return isinstance(body, dict) and CHECKPOINT_KEY in body
 
 
-def send(sqs: Any, queue_url: str, s3: Any, bucket: str, state: dict[str, Any], state_key: str) -> str:
-    """Send the continuation message (state inline, or in S3 when too large). Returns the message id."""
-    body = encode(state)
-    if len(body.encode("utf-8")) > INLINE_LIMIT:
-        s3.put_object(Bucket=bucket, Key=state_key, Body=body.encode("utf-8"), ContentType="application/json")
-        body = json.dumps({CHECKPOINT_KEY: {"v": VERSION, "bucket": bucket, "state_key": state_key,
-                                            "key": state.get("key"), "seq": state.get("seq")}})
-    return sqs.send_message(QueueUrl=queue_url, MessageBody=body)["MessageId"]
+def send(sqs: Any, queue_url: str, hint: dict[str, Any]) -> str:
+    """Send the continuation message. Returns the message id."""
+    return sqs.send_message(QueueUrl=queue_url, MessageBody=encode(hint))["MessageId"]
 
 
-def load(s3: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """The full checkpoint state from a message payload (fetching it from S3 when it was spilled)."""
-    state = payload[CHECKPOINT_KEY]
-    if state.get("state_key"):
-        raw = s3.get_object(Bucket=state["bucket"], Key=state["state_key"])["Body"].read()
-        state = json.loads(raw)[CHECKPOINT_KEY]
-    if state.get("v") != VERSION:
-        raise ValueError(f"unsupported checkpoint version {state.get('v')!r}")
-    return state
+__all__ = ["CHECKPOINT_KEY", "VERSION", "encode", "is_checkpoint", "send"]

@@ -20,6 +20,9 @@
 | NLP_PART_SIZE_BYTES        | 8388608      | multipart part size (S3 minimum 5 MiB except the last part)       |
 | NLP_MAX_RECEIVES           | 5            | must equal the queue's redrive maxReceiveCount (poison rule)      |
 | NLP_TIME_SAFETY_MS         | 30000        | stop and checkpoint when less than this remains in the invocation |
+| NLP_CHECKPOINT_INTERVAL_S  | 60           | save progress (ledger) this often: a crash resumes from there     |
+| NLP_LEASE_S                | 900          | lease length when the invocation's remaining time is unknown      |
+| NLP_S3_MAX_ATTEMPTS        | 10           | S3 calls: botocore "adaptive" retry mode, attempts per call       |
 | NLP_QUEUE_URL              | (derived)    | queue for continuation messages (default: the event's source queue)|
 | NLP_BATCH_TASKS            | (all)        | comma list of tasks this function scores                          |
 | NLP_REPORT_ENTITY_TEXT     | false        | redact documents: include the entity text in the entity report    |
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 DEFAULT_MAX_TEXT_BYTES = 20_000
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -84,6 +88,9 @@ class BatchSettings:
     part_size: int = 8 * 1024 * 1024
     max_receives: int = 5
     time_safety_ms: int = 30_000
+    checkpoint_interval_s: float = 60.0
+    lease_s: int = 900
+    s3_max_attempts: int = 10
     queue_url: str | None = None
     tasks: tuple[str, ...] = field(default=())
     report_entity_text: bool = False
@@ -109,10 +116,23 @@ class BatchSettings:
             part_size=max(MIN_PART_SIZE, _env_int("NLP_PART_SIZE_BYTES", 8 * 1024 * 1024)),
             max_receives=_env_int("NLP_MAX_RECEIVES", 5),
             time_safety_ms=_env_int("NLP_TIME_SAFETY_MS", 30_000),
+            checkpoint_interval_s=float(_env_int("NLP_CHECKPOINT_INTERVAL_S", 60)),
+            lease_s=_env_int("NLP_LEASE_S", 900),
+            s3_max_attempts=max(1, _env_int("NLP_S3_MAX_ATTEMPTS", 10)),
             queue_url=os.environ.get("NLP_QUEUE_URL") or None,
             tasks=tasks,
             report_entity_text=_env_bool("NLP_REPORT_ENTITY_TEXT", False),
         )
+
+    def client_config(self) -> Any:
+        """botocore Config for the batch path's S3/SQS clients: "adaptive" retries (exponential backoff with
+        jitter plus client-side rate limiting on throttles), at most ``s3_max_attempts`` attempts a call, so a
+        burst of SlowDown/503 answers is ridden out but a real outage still fails the message in bounded time.
+        """
+        from botocore.config import Config
+
+        return Config(retries={"mode": "adaptive", "max_attempts": self.s3_max_attempts},
+                      connect_timeout=10, read_timeout=60)
 
     def with_overrides(self, **kwargs: object) -> BatchSettings:
         return replace(self, **{k: v for k, v in kwargs.items() if v is not None})

@@ -16,9 +16,48 @@ results are stitched back with offsets into the ORIGINAL text:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from nlpserve.batch.errors import PermanentFileError, Reason
+
 _SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", " ")
+
+
+@dataclass
+class DocumentOutput:
+    """What a document task produces: ``text`` (the redacted document, redact only) and a JSON ``report``
+    (redact: the entity report; summarize: the summary result)."""
+
+    text: str | None
+    report: dict[str, Any]
+    segments: int
+    segment_limit_bytes: int
+
+
+def score_document(task_name: str, task: Any, params: Any, text: str, *, report_entity_text: bool = False) -> DocumentOutput:
+    """Run a whole document through a document-level task, segmenting it at the task's own byte limit."""
+    limit = int(task.max_text_bytes)
+    spans = split_segments(text, limit)
+    if task_name == "redact":
+        out = redact_document(task, params, text, spans)
+        if not report_entity_text:  # the report sits next to the redacted file: no PII in it by default
+            for ent in out["entities"]:
+                ent.pop("text", None)
+        report = {"entities": out["entities"], "entity_count": len(out["entities"]),
+                  "by_type": _count_types(out["entities"]), "segments": len(spans), "truncated": out["truncated"]}
+        return DocumentOutput(out["text"], report, len(spans), limit)
+    if task_name == "summarize":
+        return DocumentOutput(None, {"segments": len(spans), **summarize_document(task, params, text, spans)},
+                              len(spans), limit)
+    raise PermanentFileError(Reason.UNSUPPORTED_FORMAT, f"{task_name} has no document mode")
+
+
+def _count_types(entities: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in entities:
+        out[e["type"]] = out.get(e["type"], 0) + 1
+    return dict(sorted(out.items()))
 
 
 def split_segments(text: str, max_bytes: int) -> list[tuple[int, int]]:

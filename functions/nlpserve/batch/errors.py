@@ -54,3 +54,11 @@ class SystemicScoringError(BatchError):
 
 class SupersededObject(BatchError):
     """The object changed (new ETag) since the event was emitted; the newer event will score it."""
+
+
+class ChainBroken(BatchError):
+    """The durable state of a chain disagrees with S3 (upload gone, parts or tail differ): start it over."""
+
+
+class LeaseLost(BatchError):
+    """Another invocation took over this object version's chain: stop writing at once."""

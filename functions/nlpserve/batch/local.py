@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 
 from nlpserve.batch.config import BatchSettings
-from nlpserve.batch.handler import BatchHandler
+from nlpserve.handlers.batch import BatchHandler
 
 REGION = "us-east-1"
 SUFFIXES = (".jsonl", ".ndjson", ".csv", ".txt", ".md", ".gz")
@@ -88,7 +88,7 @@ def free_port() -> int:
 
 
 def clients(endpoint_url: str | None, region: str = REGION) -> tuple[Any, Any]:
-    kw: dict[str, Any] = {"region_name": region}
+    kw: dict[str, Any] = {"region_name": region, "config": BatchSettings.from_env().client_config()}
     if endpoint_url:
         kw.update(endpoint_url=endpoint_url, aws_access_key_id="local", aws_secret_access_key="local")
     return boto3.client("s3", **kw), boto3.client("sqs", **kw)
