@@ -123,8 +123,10 @@ class ObjectProcessor:
         try:
             head = source.head_current(self.s3, job)
         except SupersededObject as exc:
+            self._abandon(job, "superseded")
             return self._log(Outcome(status="skipped_superseded", key=job.key, reason=str(exc)))
         if head is None:
+            self._abandon(job, "source_deleted")
             return self._log(Outcome(status="skipped_missing", key=job.key))
         etag = source.strip_etag(head["ETag"]) or ""
         info = {"bucket": job.bucket, "key": job.key, "etag": etag,
@@ -145,7 +147,8 @@ class ObjectProcessor:
         params_json = params.model_dump(mode="json")
         version = _Version(job, inp, keys, info, task, params, options, options_hash(options, params_json))
 
-        if self._summary_commits(version):
+        store = LedgerStore(self.s3, job.bucket, version.ledger_key)
+        if store.read() is None and self._summary_commits(version):  # committed; its ledger has expired
             return self._log(Outcome(status="skipped_duplicate", key=job.key, etag=etag, summary=keys.summary))
         if self._out_of_time(remaining_ms, queue_url):
             return self._defer(version, queue_url)  # type: ignore[arg-type]
@@ -154,7 +157,6 @@ class ObjectProcessor:
             remaining = remaining_ms() if remaining_ms else None
             return lease_seconds(remaining, float(s.lease_s))
 
-        store = LedgerStore(self.s3, job.bucket, version.ledger_key)
         chain, refusal = Chain.acquire(store, self._identity(version), lease_s=lease_until_end, clock=self.clock)
         if chain is None:
             status = "skipped_duplicate" if refusal is Refusal.DONE else "skipped_in_progress"
@@ -373,7 +375,21 @@ class ObjectProcessor:
     @staticmethod
     def _hint(v: _Version, chain: Chain | None) -> dict[str, Any]:
         return {"bucket": v.bucket, "key": v.job.key, "etag": v.etag, "version_id": v.source["version_id"],
-                "chain": chain.chain_id if chain else None, "seq": chain.seq if chain else None}
+                "ledger": v.ledger_key, "chain": chain.chain_id if chain else None,
+                "seq": chain.seq if chain else None}
+
+    def _abandon(self, job: Job, status: str) -> None:
+        """A continuation for an object version that is gone or overwritten: free its chain's uploads."""
+        ledger_key = (job.checkpoint or {}).get(checkpoint.CHECKPOINT_KEY, {}).get("ledger")
+        if not ledger_key:
+            return  # an S3 event: the newer version's own chain takes over; leftovers expire by lifecycle
+        chain, _ = Chain.acquire(LedgerStore(self.s3, job.bucket, ledger_key), {},
+                                 lease_s=lambda: float(self.settings.lease_s), clock=self.clock)
+        if chain is None:
+            return
+        self._abort_all(chain, [])
+        chain.finish(status)
+        self._delete_prefix(job.bucket, ledger_key.rsplit("/", 1)[0] + f"/{chain.chain_id}/")
 
     @staticmethod
     def _identity(v: _Version) -> dict[str, Any]:

@@ -99,6 +99,11 @@ class MultipartWriter:
 
         Safe to call again after a crash anywhere inside it (from the same suspended state).
         """
+        done = self._completed_object()
+        if done is not None:  # an earlier attempt of this commit already made it exist
+            self.buffer.clear()
+            return {"key": self.key, "bytes": self.bytes_written, "etag": done.get("ETag"),
+                    "parts": len(self.parts) or 1}
         if self.upload_id is None:
             resp = self.s3.put_object(
                 Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer),
@@ -119,6 +124,18 @@ class MultipartWriter:
                 resp = self._already_completed(exc)
         self.buffer.clear()
         return {"key": self.key, "bytes": self.bytes_written, "etag": resp.get("ETag"), "parts": len(self.parts) or 1}
+
+    def _completed_object(self) -> dict[str, Any] | None:
+        """HeadObject of ``key`` when it is this writer's completed output (same chain, same length)."""
+        chain = self.metadata.get("chain")
+        if not chain:
+            return None
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=self.key)
+        except ClientError:
+            return None
+        meta = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+        return head if meta.get("chain") == chain and head.get("ContentLength") == self.bytes_written else None
 
     def _already_completed(self, exc: Exception) -> dict[str, Any]:
         """The upload is gone: an earlier attempt completed it iff the object carries our chain and length."""

@@ -10,6 +10,7 @@ raises is reported in ``batchItemFailures`` so only it is retried; SQS moves it 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import boto3
@@ -48,8 +49,10 @@ class BatchHandler:
         s3: Any = None,
         sqs: Any = None,
         task_resolver: Any = default_task_resolver,
+        clock: Any = time.time,
     ) -> None:
         self.settings = settings or BatchSettings.from_env()
+        self.clock = clock  # wall clock for leases (tests move it forward to expire a dead holder's lease)
         self._s3 = s3
         self._sqs = sqs
         self.task_resolver = task_resolver
@@ -86,7 +89,8 @@ class BatchHandler:
                 return []
             remaining = getattr(context, "get_remaining_time_in_millis", None)
             processor = ObjectProcessor(self.s3, self.settings, sqs=self.sqs, task_resolver=self.task_resolver,
-                                        logger=logger, invocation_budget_ms=self._budget_at_start)
+                                        logger=logger, invocation_budget_ms=self._budget_at_start,
+                                        clock=self.clock)
             queue_url = self._queue_url(record.event_source_arn)
             outcomes = []
             for job in jobs:
