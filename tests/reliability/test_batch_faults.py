@@ -452,7 +452,6 @@ def test_three_throttles_in_a_row_are_ridden_out_by_the_retry_mode(world: World)
     world.put("incoming/sentiment/thr.jsonl", body)
     world.expected["results/sentiment/thr.jsonl"] = good
     settings = BatchSettings(batch_size=25, part_size=1024, checkpoint_interval_s=0.0, time_safety_ms=20_000)
-    s3 = boto3.client("s3", region_name=REGION, config=settings.client_config())
     puts = {"n": 0, "throttled": 0}
 
     class _Raw:
@@ -471,9 +470,14 @@ def test_three_throttles_in_a_row_are_ridden_out_by_the_retry_mode(world: World)
             return resp
         return None
 
-    s3.meta.events.register_first("before-send.s3", throttle)
+    import botocore.retries.adaptive as adaptive
+
     original_delay = standard.ExponentialBackoff.delay_amount
+    original_limit = adaptive.ClientRateLimiter.on_sending_request
     standard.ExponentialBackoff.delay_amount = lambda self, ctx: 0.0  # same retry decisions, no sleeping
+    adaptive.ClientRateLimiter.on_sending_request = lambda self, request, **kw: None  # no client-side waits
+    s3 = boto3.client("s3", region_name=REGION, config=settings.client_config())
+    s3.meta.events.register_first("before-send.s3", throttle)
     try:
         handler = BatchHandler(settings, s3=s3, sqs=world.sqs, task_resolver=lambda _n: world.task,
                                clock=world.clock)
@@ -482,7 +486,8 @@ def test_three_throttles_in_a_row_are_ridden_out_by_the_retry_mode(world: World)
             statuses.append(world.invoke(handler, messages))
     finally:
         standard.ExponentialBackoff.delay_amount = original_delay
-    assert puts["throttled"] >= 9 and statuses and set(statuses) == {"ok"}
+        adaptive.ClientRateLimiter.on_sending_request = original_limit
+    assert puts["throttled"] >= 9 and statuses and set(statuses) == {"ok"}, (puts, statuses)
     check_exactly_once(world, "thr.jsonl", good, bad, 400)
 
 

@@ -117,9 +117,18 @@ class LedgerStore:
                                       ContentType="application/json", **condition)
         except ClientError as exc:
             if _precondition_failed(exc) or _code(exc) in ("NoSuchKey", "404"):
-                return None
+                return self._ours_after_all(body)
             raise
         return Snapshot(body, resp["ETag"])
+
+    def _ours_after_all(self, body: dict[str, Any]) -> Snapshot | None:
+        """A conditional write that failed may still be ours: when an attempt succeeded on the server but its
+        answer was lost (timeout, 5xx, throttle) the SDK retries and the retry fails the condition against our
+        own write. The body names its writer (owner token, seq, time), so reading it back tells."""
+        current = self.read()
+        if current is not None and current.body == json.loads(json.dumps(body)):
+            return current
+        return None
 
 
 class Chain:
