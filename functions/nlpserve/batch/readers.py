@@ -48,13 +48,15 @@ class StreamError(Exception):
 GZIP_ERRORS = (StreamError, gzip.BadGzipFile, EOFError, zlib.error)
 
 
+TRUNCATED_MESSAGE = "the gzip stream ends before its end marker: the file was cut off (an interrupted upload or copy?)"
+
+
 def stream_error(exc: BaseException) -> StreamError:
     """Classify a decompression failure: a stream cut short (``truncated_input``) or corrupt data (``bad_gzip``)."""
     if isinstance(exc, StreamError):
         return exc
     if isinstance(exc, EOFError):
-        return StreamError(Reason.TRUNCATED_INPUT,
-                           f"the gzip stream ends before its end marker: the file was cut off ({exc})")
+        return StreamError(Reason.TRUNCATED_INPUT, TRUNCATED_MESSAGE)
     return StreamError(Reason.BAD_GZIP, f"corrupt gzip stream: {exc}")
 
 
@@ -147,6 +149,9 @@ class GzipStream:
                 what = f"the bytes after gzip member {self._members - 1} are not gzip data"
             elif self._pos + len(self._buf) == 0:
                 what = "not gzip data, or corrupt from the start"
+            elif "check" in str(exc):  # CRC-32 / length trailer: deflate decoded, but not the data written
+                what = (f"gzip member {self._members} fails its checksum: its data is corrupt, so records read "
+                        f"from it may be damaged")
             else:
                 what = f"corrupt gzip data in member {self._members}"
             self._error = StreamError(Reason.BAD_GZIP, f"{what} (near compressed byte "
@@ -177,11 +182,7 @@ class GzipStream:
             self._done = True
             return False
         self._buf += self._d.flush()
-        self._error = StreamError(
-            Reason.TRUNCATED_INPUT,
-            f"the gzip stream ends before its end marker: the file was cut off (an interrupted upload or copy?) "
-            f"after {self._compressed} compressed bytes",
-        )
+        self._error = StreamError(Reason.TRUNCATED_INPUT, TRUNCATED_MESSAGE)
         return False
 
 
