@@ -22,6 +22,7 @@ import gzip
 import json
 import math
 import re
+import weakref
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -191,19 +192,30 @@ def open_gzip(raw: BinaryIO) -> GzipStream:
     return GzipStream(raw)
 
 
-def _unwrap(fp: Any) -> Any:
-    """A ``gzip.GzipFile`` nobody has read from yet is read with ``GzipStream`` over the same compressed stream.
+_ADOPTED: weakref.WeakKeyDictionary[gzip.GzipFile, GzipStream] = weakref.WeakKeyDictionary()
 
-    (``GzipFile`` loses the decompressed bytes of a ``read()`` that meets a cut-off or corrupt spot.) A
-    ``GzipFile`` that was already advanced (``skip_bytes``) is read with ``read1``, which loses nothing at a
-    cut-off end; only ``open_gzip`` also delivers every byte before corrupt data in that case.
+
+def _unwrap(fp: Any) -> Any:
+    """The stream to read: a ``gzip.GzipFile`` nobody has read from is read through a ``GzipStream`` over its
+    compressed stream (``GzipFile`` loses the decompressed bytes of a read that meets a cut-off or corrupt
+    spot); the same ``GzipStream`` serves any later reader of that ``GzipFile``. A ``GzipFile`` already
+    advanced by other code (``skip_bytes`` on resume) is read with ``read1``: that loses nothing at a cut-off
+    end, but the data just before corrupt bytes only a ``GzipStream`` recovers. Callers should use
+    ``open_gzip``.
     """
-    if isinstance(fp, gzip.GzipFile) and fp.mode == gzip.READ and getattr(fp, "fileobj", None) is not None:
+    if not isinstance(fp, gzip.GzipFile):
+        return fp
+    adopted = _ADOPTED.get(fp)
+    if adopted is not None:
+        return adopted
+    if fp.mode == gzip.READ and getattr(fp, "fileobj", None) is not None:
         try:
-            if fp.tell() == 0:
-                return GzipStream(fp.fileobj)
+            fresh = fp.tell() == 0
         except (OSError, ValueError):
-            pass
+            fresh = False
+        if fresh:
+            adopted = _ADOPTED[fp] = GzipStream(fp.fileobj)
+            return adopted
     return fp
 
 
@@ -449,12 +461,14 @@ _JSON = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_fl
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a \uD800-\uDFFF escape somewhere in the line
 
 
-def _parse_header_state(header: Any) -> tuple[list[str] | None, str]:
+def _parse_header_state(header: Any) -> tuple[list[str] | None, str, bool]:
+    """(columns, delimiter, delimiter_given) from ``RecordReader.header``."""
     if header is None:
-        return None, ","
+        return None, ",", False
     if isinstance(header, dict):
-        return list(header["columns"]), str(header.get("delimiter") or ",")
-    return list(header), ","
+        columns = header.get("columns")
+        return (list(columns) if columns is not None else None), str(header.get("delimiter") or ","), True
+    return list(header), ",", False
 
 
 class RecordReader:
@@ -483,18 +497,18 @@ class RecordReader:
         self.opts = opts
         self.offset = start_offset
         self.line = start_line
-        self.columns, self.delimiter = _parse_header_state(header)
+        self.columns, self.delimiter, self._sep_given = _parse_header_state(header)
         self.chunk_size = chunk_size
         self._lines = _Lines(self.fp, opts.max_line_bytes, chunk_size)
         self._raw = self._raw_lines()
 
     @property
     def header(self) -> list[str] | dict[str, Any] | None:
-        if self.columns is None:
+        if self.columns is None and not self._sep_given:
             return None
-        if self.delimiter == ",":
-            return list(self.columns)
-        return {"columns": list(self.columns), "delimiter": self.delimiter}
+        if self.delimiter == "," and not self._sep_given:
+            return list(self.columns or [])
+        return {"columns": list(self.columns) if self.columns is not None else None, "delimiter": self.delimiter}
 
     @property
     def stream_error(self) -> StreamError | None:
@@ -600,7 +614,6 @@ class RecordReader:
         text_idx = id_idx = -1
         if self.columns is not None:
             text_idx, id_idx = self._csv_columns()
-        sep_line = False
         while True:
             start_line = self.line + 1
             feed.reset()
@@ -621,15 +634,15 @@ class RecordReader:
                 if not row or all(not c.strip() for c in row):  # blank lines before the header
                     yield Skip(start_line, self.offset, self.line)
                     continue
-                sep = _excel_sep(feed.lines) if not sep_line else None
+                sep = _excel_sep(feed.lines) if not self._sep_given else None
                 if sep is not None:  # Excel's "sep=;" first line names the delimiter
-                    sep_line = True
+                    self._sep_given = True
                     self.delimiter = sep
                     reader = csv.reader(feed, delimiter=sep)
                     yield Skip(start_line, self.offset, self.line, header=True)
                     continue
                 names = [h.strip() for h in row]
-                if opts.csv_text_column not in names and not sep_line:
+                if opts.csv_text_column not in names and not self._sep_given:
                     for delim in CSV_DELIMITERS[1:]:
                         alt = [h.strip() for h in next(csv.reader(list(feed.lines), delimiter=delim), [])]
                         if opts.csv_text_column in alt:
@@ -785,7 +798,8 @@ def read_document(fp: BinaryIO, max_bytes: int, *, partial_ok: bool = False) -> 
 def skip_bytes(fp: BinaryIO, n: int, chunk_size: int = 1024 * 1024) -> None:
     """Advance a non-seekable stream (gzip over S3) by ``n`` decompressed bytes.
 
-    Reads with ``read1`` when the stream has it, so no decompressed byte is held back from a fault later on.
+    Reads with ``read1`` when the stream has it: a ``GzipFile`` then holds no decompressed byte back from a
+    cut-off end. (Only a ``GzipStream`` from ``open_gzip`` also delivers every byte before corrupt data.)
     """
     read = _reader_of(fp)
     while n > 0:
