@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 
 import pytest
@@ -96,7 +97,7 @@ def test_segments_tile_the_document_within_the_byte_limit():
     text = ("Paragraph one is here. It has sentences.\n\n" + "Ünïcödé words " * 40 + "\n") * 5
     spans = split_segments(text, 200)
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     assert all(len(text[s:e].encode()) <= 200 for s, e in spans)
 
 

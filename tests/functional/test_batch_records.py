@@ -439,6 +439,17 @@ def test_latin1_csv_row_is_reported_with_its_readable_id():
     assert [r["id"] for r in results] == ["1", "8"]
 
 
+def test_a_non_utf8_or_nul_jsonl_line_is_reported_with_its_readable_id():
+    data = b'{"id":"l1","text":"caf\xe9"}\n{"id":"n1","text":"a\x00b"}\n{"text":"caf\xe9"}\nnot json \xff\n'
+    _, results, errors = run(data, Format.JSONL)
+    assert results == []
+    assert [(e["line"], e["id"], e["reason"]) for e in errors] == [
+        (1, "l1", "undecodable_bytes"), (2, "n1", "binary_content"), (3, None, "undecodable_bytes"),
+        (4, None, "undecodable_bytes")]
+    _, _, errors = run(b"caf\xe9\n", Format.TEXT)
+    assert errors[0]["id"] == 1
+
+
 @pytest.mark.parametrize("sep", [b";", b"\t", b"|"])
 def test_csv_separated_by_semicolon_tab_or_pipe_is_read_and_resumes_with_its_delimiter(sep):
     rows = [b"id" + sep + b"text" + sep + b"lang"] + [b"%d" % i + sep + b"Good, really good " + b"%d" % i + sep + b"en"

@@ -207,19 +207,21 @@ def decompressible(comp: bytes) -> int:
     total, rest = 0, comp
     while rest:
         d = zlib.decompressobj(31)
-        got, used = 0, len(rest)
-        for i in range(len(rest)):
-            try:
-                got += len(d.decompress(rest[i:i + 1]))
-            except zlib.error:
-                return total + got
-            if d.eof:
-                used = i + 1
-                break
-        total += got + len(d.flush())
+        try:
+            got = len(d.decompress(rest)) + len(d.flush())
+            rest = d.unused_data
+        except zlib.error:  # find the last good byte the slow way
+            d, got = zlib.decompressobj(31), 0
+            for i in range(len(rest)):
+                try:
+                    got += len(d.decompress(rest[i:i + 1]))
+                except zlib.error:
+                    break
+            return total + got  # the error lies inside this member (its data or its checksum)
+        total += got
         if not d.eof:
             return total
-        rest = (d.unused_data + rest[used:]).lstrip(b"\x00")
+        rest = rest.lstrip(b"\x00")
     return total
 
 

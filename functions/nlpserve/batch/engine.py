@@ -303,7 +303,7 @@ class RecordEngine:
         ):
             raise SystemicScoringError(
                 f"all {len(batch)} records of a batch failed with {type(failures[0]).__name__}: {failures[0]}"
-                f" (and so does a text that scores)"
+                f" (and so does a text that scored before)"
             ) from failures[0]
         return out
 

@@ -550,7 +550,7 @@ class RecordReader:
             return Skip(self.line, self.offset, self.line)
         text, problem = _decode(raw)
         if problem:
-            return self._bad(*problem)
+            return self._bad(*problem, record_id=self._lenient_id(raw))
         assert text is not None
         if self.fmt is Format.TEXT:
             problem = text_problem(text, self.opts.max_text_bytes)
@@ -591,6 +591,16 @@ class RecordReader:
         if not opts.keep_text:
             obj.pop(opts.text_field)
         return Record(self.line, text, obj, record_id, self.offset, self.line)
+
+    def _lenient_id(self, raw: bytes) -> Any:
+        """The id of a line that is not UTF-8 or holds NUL bytes, when it can still be read (for the report)."""
+        if self.fmt is Format.TEXT:
+            return self.line
+        try:
+            obj = json.loads(raw.replace(b"\x00", b"").decode("utf-8", "replace"), strict=False)
+        except (ValueError, RecursionError):
+            return None
+        return obj.get(self.opts.id_field) if isinstance(obj, dict) else None
 
     def _not_json_number(self, line_text: str, exc: ValueError) -> BadRecord:
         """A line that is JSON only to Python (NaN/Infinity/overflow): an error naming the field, with the id."""
