@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 
 import pytest
@@ -82,17 +83,21 @@ def test_gzip_resume_skips_decompressed_bytes():
     assert fp.read() == data[100:]
 
 
-def test_corrupt_gzip_is_a_fatal_record_error():
+def test_corrupt_gzip_is_a_fatal_file_error_and_a_cut_off_one_is_truncated():
+    fp = gzip.GzipFile(fileobj=io.BytesIO(b"\x1f\x8b\x08\x00garbage-not-deflate"))
+    out = list(RecordReader(fp, Format.JSONL, ReadOptions()))
+    assert out[-1].reason is Reason.BAD_GZIP and out[-1].fatal and out[-1].line == 0
+    # a valid header and a deflate block that just stops: zlib can only say "the stream ended early"
     fp = gzip.GzipFile(fileobj=io.BytesIO(b"\x1f\x8b\x08\x00nonsense"))
     out = list(RecordReader(fp, Format.JSONL, ReadOptions()))
-    assert out[-1].reason is Reason.BAD_GZIP and out[-1].fatal
+    assert [(i.reason, i.fatal) for i in out] == [(Reason.TRUNCATED_RECORD, False), (Reason.TRUNCATED_INPUT, True)]
 
 
 def test_segments_tile_the_document_within_the_byte_limit():
     text = ("Paragraph one is here. It has sentences.\n\n" + "Ünïcödé words " * 40 + "\n") * 5
     spans = split_segments(text, 200)
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     assert all(len(text[s:e].encode()) <= 200 for s, e in spans)
 
 

@@ -2,25 +2,45 @@
 
 Valid records are scored ``batch_size`` at a time through the task pipeline. If a batch raises, its records
 are scored one by one so a poisoned record becomes one error line and the rest are still scored. If every
-record of a sizeable batch fails on its own with the same non-validation error, the model is broken rather
-than the data: ``SystemicScoringError`` is raised so the message is retried (and lands in the DLQ).
+record of a sizeable batch fails on its own with the same non-validation error AND a probe text that is
+known to score (the first text this engine scored, else a fixed sentence) fails too, the model is broken
+rather than the data: ``SystemicScoringError`` is raised so the message is retried (and lands in the DLQ).
+Data that the task cannot take (a lone surrogate in a text) never reaches the model.
+
+Output lines can never fail a file: a result line that cannot be written as strict JSON (RFC 8259: UTF-8,
+no NaN/Infinity) becomes an error line for that record, and error lines are made writable (lone surrogates
+written as ``\\udXXX`` text, non-finite numbers as strings).
+
+A fatal item from the reader (a truncated or corrupt gzip stream) is written as a file-level error line
+(line 0, not counted as a record) and sets ``file_error = (reason, message)``: the file is then ``partial``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from nlpserve.batch.errors import Reason, SystemicScoringError
-from nlpserve.batch.readers import BadRecord, Item, Record, Skip
+from nlpserve.batch.readers import (
+    BadRecord,
+    Item,
+    Record,
+    Skip,
+    find_lone_surrogate,
+    find_non_finite,
+    printable,
+)
 from nlpserve.batch.writers import Sink
+from nlpserve.text import lone_surrogate
 
 BINARY_REASONS = frozenset({Reason.BINARY, Reason.UNDECODABLE})
 BINARY_FILE_THRESHOLD = 20  # this many leading binary/undecodable records and nothing valid: a binary file
 SYSTEMIC_MIN_BATCH = 8
+PROBE_TEXT = "The weather is fine today."  # the systemic probe before any text of the file has scored
 
 
 @dataclass
@@ -62,11 +82,50 @@ class Position:
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    """One strict JSON line (UTF-8, no NaN/Infinity). Raises ValueError/TypeError/RecursionError otherwise."""
+    return (json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def _writable(value: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` that ``_dumps`` accepts: surrogates as ``\\udXXX`` text, NaN/Infinity as strings."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if depth >= 32:
+        return printable(repr(value)[:200])
+    if isinstance(value, dict):
+        return {printable(str(k)): _writable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_writable(v, depth + 1) for v in value]
+    return printable(str(value))
 
 
 def error_line(line: int, reason: str, message: str, record_id: Any = None, id_field: str = "id") -> bytes:
-    return _dumps({"line": line, id_field: record_id, "reason": reason, "message": message})
+    obj = {"line": line, id_field: record_id, "reason": reason, "message": message}
+    try:
+        return _dumps(obj)
+    except (ValueError, TypeError, RecursionError):
+        return _dumps(_writable(obj))
+
+
+def _unwritable(out: dict[str, Any], exc: Exception) -> tuple[str, str]:
+    """Why a result line could not be written: the record's error (reason, message)."""
+    try:
+        found = find_lone_surrogate(out)
+    except RecursionError:
+        found = None
+    if found is not None:
+        where, text, at = found
+        return (Reason.INVALID_UNICODE.value,
+                f"{where} has a lone surrogate U+{ord(text[at]):04X} at character {at}; it cannot be written as UTF-8")
+    bad = find_non_finite(out)
+    if bad is not None:
+        return (Reason.UNSERIALIZABLE_RESULT.value,
+                f"field {bad[0]!r} is {bad[1]}, which JSON cannot represent; the result line was not written")
+    return Reason.UNSERIALIZABLE_RESULT.value, f"the result line cannot be written as JSON: {type(exc).__name__}: {exc}"
 
 
 def _reason_of(exc: Exception) -> tuple[str, str]:
@@ -108,6 +167,7 @@ class RecordEngine:
         self.file_error: tuple[str, str] | None = None  # set when the stream stopped early (binary/corrupt)
         self._leading_binary = 0
         self._seen_valid = counts is not None and counts.scored > 0
+        self._probe: str | None = None  # a text this engine scored: proof the model works
 
     # -- public ----------------------------------------------------------------------------------------
     def run(
@@ -133,17 +193,27 @@ class RecordEngine:
             if item is None:
                 break
             if isinstance(item, Record):
+                at = lone_surrogate(item.text)
+                if at is not None:  # the reader checks this; a Record from elsewhere must not reach the model
+                    item = BadRecord(item.line, Reason.INVALID_UNICODE,
+                                     f"the text has a lone surrogate U+{ord(item.text[at]):04X} at character {at}; "
+                                     f"it cannot be encoded as UTF-8", item.end_offset, item.end_line, item.record_id)
+            if isinstance(item, Record):
                 pending.append(item)
                 n_records += 1
                 self._seen_valid = True
+            elif isinstance(item, BadRecord) and item.fatal:
+                if pending:  # keep input order: what came before the fault is written first
+                    self._flush(pending)
+                    pending, n_records = [], 0
+                self._write_error(item.line, item.reason.value, item.message, None, count=False)
+                self.file_error = (item.reason.value, item.message)
+                break
             elif isinstance(item, BadRecord):
                 if pending:
                     pending.append(item)
                 else:
                     self._write_error(item.line, item.reason.value, item.message, item.record_id)
-                if item.fatal:
-                    self.file_error = (item.reason.value, item.message)
-                    break
                 if not self._seen_valid and item.reason in BINARY_REASONS:
                     self._leading_binary += 1
                     if self._leading_binary >= BINARY_FILE_THRESHOLD:
@@ -185,11 +255,16 @@ class RecordEngine:
                 self._write_error(rec.line, err[0], err[1], rec.record_id)
                 continue
             out: dict[str, Any] = {"line": rec.line}
-            out.update(rec.fields)
-            if self.id_field not in out:
-                out[self.id_field] = rec.record_id
-            out.update(result.model_dump(mode="json"))
-            self.results.write(_dumps(out))
+            try:
+                out.update(rec.fields)
+                if self.id_field not in out:
+                    out[self.id_field] = rec.record_id
+                out.update(result.model_dump(mode="json"))
+                data = _dumps(out)
+            except Exception as exc:  # noqa: BLE001 - one record's output must never fail the file
+                self._write_error(rec.line, *_unwritable(out, exc), rec.record_id)
+                continue
+            self.results.write(data)
             self.counts.scored += 1
             self.counts.records += 1
         t2 = time.perf_counter()
@@ -204,6 +279,7 @@ class RecordEngine:
             results = self.task.run([r.text for r in batch], self.params)
             if len(results) != len(batch):
                 raise RuntimeError(f"task returned {len(results)} results for {len(batch)} texts")
+            self._probe = self._probe or batch[0].text
             return [(r, res, None) for r, res in zip(batch, results)]
         except Exception as batch_exc:  # noqa: BLE001 - isolate the poisoned record(s)
             if self.logger:
@@ -214,6 +290,7 @@ class RecordEngine:
         for rec in batch:
             try:
                 out.append((rec, self.task.run([rec.text], self.params)[0], None))
+                self._probe = self._probe or rec.text
             except Exception as exc:  # noqa: BLE001
                 failures.append(exc)
                 out.append((rec, None, _reason_of(exc)))
@@ -222,11 +299,21 @@ class RecordEngine:
             and len(failures) == len(batch)
             and len({type(e) for e in failures}) == 1
             and not _is_validation(failures[0])
+            and self._model_fails()
         ):
             raise SystemicScoringError(
                 f"all {len(batch)} records of a batch failed with {type(failures[0]).__name__}: {failures[0]}"
+                f" (and so does a text that scored before)"
             ) from failures[0]
         return out
+
+    def _model_fails(self) -> bool:
+        """True when a text known to score fails too: the model, not the records, is broken."""
+        try:
+            self.task.run([self._probe or PROBE_TEXT], self.params)
+        except Exception as exc:  # noqa: BLE001
+            return not _is_validation(exc)
+        return False
 
     def _write_error(self, line: int, reason: str, message: str, record_id: Any, count: bool = True) -> None:
         self.errors.write(error_line(line, reason, message, record_id, self.id_field))

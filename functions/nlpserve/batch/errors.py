@@ -25,6 +25,9 @@ class Reason(str, Enum):
     TEXT_TOO_LONG = "text_too_long"
     LINE_TOO_LONG = "line_too_long"
     MALFORMED_CSV = "malformed_csv"
+    INVALID_UNICODE = "invalid_unicode"  # a lone surrogate escape (cut emoji) in the text, id or a carried field
+    TRUNCATED_RECORD = "truncated_record"  # the last line, cut off where a truncated/corrupt gzip stream ends
+    UNSERIALIZABLE_RESULT = "unserializable_result"  # the result line cannot be written as JSON
     SCORING_FAILED = "scoring_failed"
     EMPTY_FILE = "empty_file"
     DOCUMENT_TOO_LARGE = "document_too_large"
@@ -32,7 +35,8 @@ class Reason(str, Enum):
     UNSUPPORTED_FORMAT = "unsupported_format"
     UNKNOWN_TASK = "unknown_task"
     MISSING_TEXT_COLUMN = "missing_text_column"
-    BAD_GZIP = "bad_gzip"
+    BAD_GZIP = "bad_gzip"  # corrupt compressed data (also mid-stream: what came before it is still read)
+    TRUNCATED_INPUT = "truncated_input"  # the gzip stream ends before its end marker (cut-off upload)
 
 
 class BatchError(Exception):
