@@ -465,3 +465,50 @@ def test_summarize_document_writes_the_summary_with_offsets(batch_env, real_mode
     for sent in out["sentences"]:
         assert doc[sent["start"]:sent["end"]] == sent["text"]
     assert summary_of(batch_env, "results/summarize/docs/council.txt.summary.json")["status"] == "complete"
+
+
+# -- issue 7: real-world files end to end (the record-level cases are in test_batch_records.py) ---------------
+
+def test_truncated_gzip_scores_every_readable_record_and_the_summary_says_partial(batch_env, real_models):
+    texts = [f"{t} ({i})" for i, t in enumerate(REVIEWS * 50)]  # 2,000 records
+    whole = gzip.compress(jsonl_body(texts).encode())
+    batch_env.put("incoming/sentiment/cut.jsonl.gz", whole[: len(whole) * 2 // 3])
+    batch_env.drain(make_handler(batch_env, batch_size=64, part_size=4096))
+    s = summary_of(batch_env, "results/sentiment/cut.jsonl.gz.summary.json")
+    assert s["status"] == "partial" and s["file_errors"][0]["reason"] == "truncated_input"
+    rows = batch_env.jsonl("results/sentiment/cut.jsonl")
+    errors = batch_env.jsonl("errors/sentiment/cut.jsonl.gz.errors.jsonl")
+    torn = [e for e in errors if e["reason"] == "truncated_record"]
+    assert s["counts"]["scored"] == len(rows) and s["counts"]["records"] == len(rows) + len(torn)
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(rows))]  # every line before the cut, in order
+    assert len(rows) > 1000
+
+
+def test_unencodable_fields_and_non_json_numbers_are_record_errors_and_the_file_completes(batch_env, real_models):
+    lines = [json.dumps({"id": f"ok{i}", "text": t}) for i, t in enumerate(REVIEWS[:8])]
+    lines.append('{"id":"r1","text":"Fine","note":"cut emoji \\ud83d"}')
+    lines += [f'{{"id":"s{i}","text":"loved it \\ud83d"}}' for i in range(10)]
+    lines.append('{"id":"n1","text":"Fine","score":NaN}')
+    batch_env.put("incoming/sentiment/odd.jsonl", "\n".join(lines) + "\n")
+    batch_env.drain(make_handler(batch_env))
+    assert all(r == {"batchItemFailures": []} for r in batch_env.responses)
+    assert batch_env.dlq_messages() == []
+    s = summary_of(batch_env, "results/sentiment/odd.jsonl.summary.json")
+    assert s["status"] == "complete" and s["counts"] == {"records": 20, "scored": 8, "failed": 12, "blank": 0}
+    errors = {e["id"]: e["reason"] for e in batch_env.jsonl("errors/sentiment/odd.jsonl.errors.jsonl")}
+    assert errors["r1"] == "invalid_unicode" and errors["n1"] == "malformed_json"
+    assert all(errors[f"s{i}"] == "invalid_unicode" for i in range(10))
+    for raw in batch_env.get("results/sentiment/odd.jsonl").splitlines():  # strict JSON: no NaN tokens
+        json.loads(raw, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+
+
+def test_cr_only_csv_from_excel_for_mac_scores_every_row(batch_env, real_models):
+    body = "id,text\r" + "".join(f"{i},\"{t}\"\r" for i, t in enumerate(REVIEWS[:12]))
+    batch_env.put("incoming/sentiment/mac.csv", body.encode())
+    batch_env.put("incoming/sentiment/latin1.csv", "id,text\n7,Caf\u00e9 was great\n8,fine\n".encode("latin-1"))
+    batch_env.drain(make_handler(batch_env))
+    rows = batch_env.jsonl("results/sentiment/mac.csv.jsonl")
+    assert [r["id"] for r in rows] == [str(i) for i in range(12)]
+    assert summary_of(batch_env, "results/sentiment/mac.csv.summary.json")["counts"]["scored"] == 12
+    errors = batch_env.jsonl("errors/sentiment/latin1.csv.errors.jsonl")
+    assert errors == [{"line": 2, "id": "7", "reason": "undecodable_bytes", "message": errors[0]["message"]}]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 import time
@@ -38,7 +37,7 @@ def score(
     from nlpserve.batch.documents import redact_document, split_segments, summarize_document
     from nlpserve.batch.engine import RecordEngine
     from nlpserve.batch.keys import Format, parse_input_key
-    from nlpserve.batch.readers import ReadOptions, RecordReader, read_document
+    from nlpserve.batch.readers import ReadOptions, RecordReader, open_gzip, read_document
     from nlpserve.batch.writers import LocalWriter
 
     s = BatchSettings.from_env().with_overrides(batch_size=batch_size)
@@ -51,9 +50,8 @@ def score(
     p = t.Params(**json.loads(params)) if params else t.Params()
     started = time.time()
     if inp.format is Format.DOCUMENT:
-        opener = gzip.open if inp.gzip else open
-        with opener(file, "rb") as fp:
-            doc = read_document(fp, s.max_document_bytes)
+        with open(file, "rb") as raw_doc:
+            doc = read_document(open_gzip(raw_doc) if inp.gzip else raw_doc, s.max_document_bytes)
         spans = split_segments(doc.text, int(getattr(t, "max_text_bytes", s.max_document_bytes)))
         result = (redact_document if task == "redact" else summarize_document)(t, p, doc.text, spans)
         target = out or Path("results") / task / (file.name + ".json")
@@ -67,7 +65,7 @@ def score(
     results = LocalWriter(target)
     errors = LocalWriter(target.with_name(target.name + ".errors.jsonl"))
     raw = open(file, "rb")  # noqa: SIM115
-    fp = gzip.GzipFile(fileobj=raw, mode="rb") if inp.gzip else raw
+    fp = open_gzip(raw) if inp.gzip else raw
     engine = RecordEngine(t, p, results, errors, batch_size=s.batch_size, id_field=opts.id_field)
     total = file.stat().st_size
     try:
@@ -102,7 +100,11 @@ def score(
         errors.abort()
     wall = time.time() - started
     c = engine.counts
-    summary = {"task": task, "source": str(file), "results": str(target),
+    from nlpserve.batch.summary import status_for
+
+    file_errors = [{"reason": engine.file_error[0], "message": engine.file_error[1]}] if engine.file_error else []
+    summary = {"task": task, "status": status_for(file_errors), "file_errors": file_errors,
+               "source": str(file), "results": str(target),
                "errors": str(errors.path) if (c.failed or engine.file_error) else None,
                "counts": {"records": c.records, "scored": c.scored, "failed": c.failed, "blank": c.blank},
                "failures_by_reason": c.by_reason, "wall_s": round(wall, 3),

@@ -312,7 +312,7 @@ class ObjectProcessor:
         s = self.settings
         t0 = time.perf_counter()
         fp = source.open_stream(self.s3, v.job, v.inp, v.etag, 0, v.source.get("size"))
-        doc = read_document(fp, s.max_document_bytes)
+        doc = read_document(fp, s.max_document_bytes, partial_ok=True)  # a cut-off .gz: redact what is there
         t1 = time.perf_counter()
         out = score_document(v.inp.task, v.task, v.params, doc.text, report_entity_text=s.report_entity_text)
         t2 = time.perf_counter()
@@ -333,16 +333,17 @@ class ObjectProcessor:
                                ContentType="application/json", Metadata=meta)
         self._delete(v.bucket, v.keys.errors)
         timings = Timings(read_s=t1 - t0, score_s=t2 - t1, write_s=time.perf_counter() - t2)
+        file_errors = [{"reason": doc.file_error[0], "message": doc.file_error[1]}] if doc.file_error else []
         summary = scored_summary(
-            status="complete", inp=v.inp, source=v.source, task=v.task, options=v.options,
+            status=status_for(file_errors), inp=v.inp, source=v.source, task=v.task, options=v.options,
             params=v.params.model_dump(mode="json"), counts=Counts(records=1, scored=1), timings=timings,
             started=float(chain.body["created_at"]), invocations=int(chain.body.get("invocations") or 1),
-            outputs=outputs, file_errors=[],
+            outputs=outputs, file_errors=file_errors,
             extra={"document": {"bytes": doc.size, "characters": len(doc.text), "segments": out.segments,
                                 "segment_limit_bytes": out.segment_limit_bytes}},
         ) | {"options_id": v.options_id}
         put_summary(self.s3, v.bucket, v.keys.summary, summary)
-        chain.finish("complete")
+        chain.finish(summary["status"])
         return self._log(Outcome(status="completed", key=v.job.key, task=v.inp.task, records=1, scored=1, failed=0,
                                  document=True, segments=out.segments, results=v.keys.results))
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 from typing import Any, BinaryIO
 
@@ -20,7 +19,7 @@ from botocore.exceptions import ClientError
 from nlpserve.batch.errors import ChainBroken, SupersededObject
 from nlpserve.batch.events import Job
 from nlpserve.batch.keys import InputKey
-from nlpserve.batch.readers import skip_bytes
+from nlpserve.batch.readers import GZIP_ERRORS, open_gzip, skip_bytes
 
 LINE_ENDS = (b"\n", b"\r")
 
@@ -72,7 +71,7 @@ def open_stream(s3: Any, job: Job, inp: InputKey, etag: str | None, offset: int,
             body = s3.get_object(**kw, Range=f"bytes={offset - 1}-")["Body"]
             _check_boundary(body.read(1), offset)
             return body
-        fp = gzip.GzipFile(fileobj=s3.get_object(**kw)["Body"], mode="rb")
+        fp = open_gzip(s3.get_object(**kw)["Body"])
         if offset > 0:
             skip_bytes(fp, offset - 1)
             _check_boundary(fp.read(1), offset)
@@ -81,8 +80,8 @@ def open_stream(s3: Any, job: Job, inp: InputKey, etag: str | None, offset: int,
         if _code(exc) in ("PreconditionFailed", "412"):
             raise SupersededObject(f"object changed while reading (etag {strip_etag(etag)})") from exc
         raise
-    except EOFError as exc:
-        raise ChainBroken(f"the stream ended before the checkpoint offset {offset}") from exc
+    except GZIP_ERRORS as exc:
+        raise ChainBroken(f"the stream ended before the checkpoint offset {offset}: {exc}") from exc
 
 
 def _check_boundary(byte: bytes, offset: int) -> None:
