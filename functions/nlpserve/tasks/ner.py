@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from nlpserve import config
 from nlpserve.errors import InvalidInput
 from nlpserve.runtime import EncodedText
 from nlpserve.tasks import recognizers
 from nlpserve.tasks.base import Task, TaskParams, TaskResult, softmax
+from nlpserve.text import check_param_strings
 
 WINDOW_OVERLAP = 32
 # Rampart tags every word piece of these as B-*; pieces separated by a space still form one value.
@@ -38,6 +39,8 @@ class Entity(BaseModel):
 class NerParams(TaskParams):
     entity_types: list[str] | None = Field(None, description="Only return these types (e.g. EMAIL, PHONE).")
     min_score: float = Field(0.5, ge=0.0, le=1.0, description="Drop word pieces below this confidence.")
+
+    _types_unicode = field_validator("entity_types", mode="before")(check_param_strings)
 
 
 class NerResult(TaskResult):
@@ -246,6 +249,8 @@ class RedactParams(NerParams):
     )
     mask_char: str = Field("*", min_length=1, max_length=1)
     fixed_text: str = Field("[REDACTED]", max_length=64)
+
+    _masks_unicode = field_validator("mask_char", "fixed_text", mode="before")(check_param_strings)
 
 
 class RedactResult(TaskResult):
