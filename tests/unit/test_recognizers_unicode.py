@@ -172,3 +172,19 @@ def test_any_written_form_is_found_whole_with_exact_offsets(kind_value, before, 
     m = matches[0]
     assert (m.start, m.end) == (len(before), len(before) + len(value)), (text, m)
     assert text[m.start : m.end] == value
+
+
+# -- URLs --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, url",
+    [
+        ("请访问https://例子.中国/路径。谢谢", "https://例子.中国/路径"),  # glued to CJK, cut at 。
+        ("联系www.example.com", "www.example.com"),
+        ("see “https://example.com/a”.", "https://example.com/a"),
+        ("«https://example.com/café»", "https://example.com/café"),
+    ],
+)
+def test_urls_in_unicode_text_stop_at_unicode_punctuation(text, url):
+    assert only(text, "URL") == url

@@ -25,7 +25,8 @@ class Match(NamedTuple):
     end: int
 
 
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+# Not glued to a Latin letter or digit before it (a CJK character right before "https://" is fine).
+_URL = re.compile(r"(?<![A-Za-z0-9_])(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _IPV4 = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", re.ASCII)
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b", re.ASCII)
 _ITIN = re.compile(r"\b9\d{2}-(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])-\d{4}\b", re.ASCII)
