@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from nlpserve import config
 from nlpserve.errors import EmptyInput, InvalidInput, TextTooLong
 from nlpserve.runtime import Bundle, load_bundle
+from nlpserve.text import is_blank, lone_surrogate, surrogate_message
 
 P = TypeVar("P", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)
@@ -51,25 +52,38 @@ class Task(Generic[P, R]):
     def max_text_bytes(self) -> int:
         return config.settings.max_document_bytes if self.document_level else config.settings.max_text_bytes
 
-    def validate(self, texts: Sequence[Any]) -> list[str]:
-        """Reject what cannot be scored, naming the offending item; shared by API, batch and CLI."""
-        if isinstance(texts, str):
+    def validate(self, texts: Sequence[Any] | str, field: str | None = None) -> list[str]:
+        """Reject what cannot be scored, naming the offending item; shared by API, batch and CLI.
+
+        Each text must be a string with something visible in it (``is_blank``: whitespace, zero-width,
+        bidi and control characters alone are empty, 400) and valid Unicode (a lone surrogate is a 422
+        naming the item and the character position), within the byte limit (413). ``field`` names the
+        request field in messages (``targets item 2``; a single string: ``source``).
+        """
+        single = isinstance(texts, str)
+        if single:
             texts = [texts]
         if len(texts) == 0:
             raise EmptyInput("no texts given: send at least one non-empty string")
         limit = self.max_text_bytes
         for i, text in enumerate(texts):
+            where = field if single and field else f"{field} item {i}" if field else f"item {i}"
+            at = {"field": field, "index": i} if field else {"index": i}
             if not isinstance(text, str):
-                raise InvalidInput(
-                    f"item {i} is {type(text).__name__}, expected a string", details=[{"index": i}]
+                raise InvalidInput(f"{where} is {type(text).__name__}, expected a string", details=[at])
+            position = lone_surrogate(text)
+            if position is not None:
+                raise InvalidInput(f"{where} {surrogate_message(text, position)}", details=[{**at, "position": position}])
+            if is_blank(text):
+                raise EmptyInput(
+                    f"{where} is empty or has no visible characters (only whitespace, zero-width or control characters)",
+                    details=[at],
                 )
-            if not text.strip():
-                raise EmptyInput(f"item {i} is empty or whitespace only", details=[{"index": i}])
             size = len(text.encode("utf-8"))
             if size > limit:
                 raise TextTooLong(
-                    f"item {i} is {size} bytes; the limit for {self.name} is {limit} bytes",
-                    details=[{"index": i, "bytes": size, "limit": limit}],
+                    f"{where} is {size} bytes; the limit for {self.name} is {limit} bytes",
+                    details=[{**at, "bytes": size, "limit": limit}],
                 )
         return list(texts)
 

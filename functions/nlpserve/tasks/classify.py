@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from nlpserve import config
 from nlpserve.errors import InvalidInput
 from nlpserve.tasks.base import Task, TaskParams, TaskResult
+from nlpserve.text import check_param_strings
 
 
 class ClassifyParams(TaskParams):
@@ -14,6 +15,8 @@ class ClassifyParams(TaskParams):
     labels: list[str] | None = Field(
         None, description="Only consider these labels (e.g. the routing intents your app handles)."
     )
+
+    _labels_unicode = field_validator("labels", mode="before")(check_param_strings)
 
 
 class LabelScore(BaseModel):

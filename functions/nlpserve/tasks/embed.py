@@ -40,6 +40,6 @@ class EmbedTask(Task[EmbedParams, EmbedResult]):
 
     def similarity(self, source: str, targets: list[str]) -> list[float]:
         """Cosine similarity of `source` to each target (vectors are unit length, so a dot product)."""
-        texts = self.validate([source, *targets])
+        texts = self.validate(source, field="source") + self.validate(targets, field="targets")
         matrix, _ = self.vectors(texts)
         return [round(float(s), 6) for s in matrix[1:] @ matrix[0]]

@@ -7,19 +7,24 @@ original text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from nlpserve import config
 from nlpserve.errors import InvalidInput
 from nlpserve.runtime import EncodedText
 from nlpserve.tasks import recognizers
 from nlpserve.tasks.base import Task, TaskParams, TaskResult, softmax
+from nlpserve.text import Normalized, check_param_strings, normalize_for_matching
 
 WINDOW_OVERLAP = 32
+# A number written in digit groups joined by one space or dash (in matching form): "1234 5678 9012 3456 78".
+_GROUPED_NUMBER = re.compile(r"(?<!\w)\d+(?:[ -]\d+)+(?!\w)")
+_GROUPED_MIN_DIGITS = 6
 # Rampart tags every word piece of these as B-*; pieces separated by a space still form one value.
 _SPACE_JOINED = {"PHONE", "STREET_NAME", "CITY", "SECONDARY_ADDRESS", "BANK_ACCOUNT", "TAX_ID", "GOVERNMENT_ID"}
 
@@ -38,6 +43,8 @@ class Entity(BaseModel):
 class NerParams(TaskParams):
     entity_types: list[str] | None = Field(None, description="Only return these types (e.g. EMAIL, PHONE).")
     min_score: float = Field(0.5, ge=0.0, le=1.0, description="Drop word pieces below this confidence.")
+
+    _types_unicode = field_validator("entity_types", mode="before")(check_param_strings)
 
 
 class NerResult(TaskResult):
@@ -85,12 +92,19 @@ class NerTask(Task[NerParams, NerResult]):
         ]
 
     def entities(self, texts: list[str], min_score: float) -> list[list[Entity]]:
+        """Entities of each text, offsets into the text as given.
+
+        The model and the patterns both read the text's matching form (``normalize_for_matching``), so a
+        phone with non-breaking hyphens or an e-mail with a decomposed accent is found like its plain form;
+        spans are mapped back to exact offsets in the original (``text[start:end] == entity.text``).
+        """
         bundle = self.bundle
         labels = bundle.manifest.labels or []
         budget = bundle.max_length - 2
+        norms = [normalize_for_matching(text) for text in texts]
         windows: list[EncodedText] = []
         plans = []  # per text: (offsets, [(window index, token lo, token hi, window start)])
-        for enc in bundle.tokenize(texts):
+        for enc in bundle.tokenize([norm.text for norm in norms]):
             ids, offsets = enc.ids, enc.offsets
             spans = plan_windows(len(ids), budget, WINDOW_OVERLAP)
             owned = []
@@ -102,7 +116,8 @@ class NerTask(Task[NerParams, NerResult]):
             plans.append((offsets, owned))
         outputs = bundle.run(windows, batch_size=config.settings.batch_size)
         results = []
-        for text, (offsets, owned) in zip(texts, plans):
+        for norm, (offsets, owned) in zip(norms, plans):
+            text = norm.text
             rows: list[np.ndarray] = []
             spans: list[tuple[int, int]] = []
             for w, lo, hi, s in owned:
@@ -113,7 +128,8 @@ class NerTask(Task[NerParams, NerResult]):
                         rows.append(probs[t - s + 1])  # +1 skips [CLS]
                         spans.append((start, end))
             tokens = decode_tokens(word_average(text, rows, spans), labels, spans)
-            results.append(merge_patterns(text, aggregate(text, tokens, min_score)))
+            found = merge_patterns(text, aggregate(text, tokens, min_score))
+            results.append(to_original(norm, complete_grouped_numbers(text, found)))
         return results
 
 
@@ -171,10 +187,12 @@ def decode_tokens(rows: list[np.ndarray], labels: list[str], spans: list[tuple[i
 def merge_patterns(text: str, entities: list[Entity]) -> list[Entity]:
     """Exact pattern matches replace the model spans they overlap; everything sorted by offset.
 
+    ``text`` is in matching form (``normalize_for_matching``) and ``entities`` have offsets into it.
+
     A phone-shaped match only replaces model PHONE spans: digit groups may be a tax id or an account number,
     and then the model's reading (from context) is kept.
     """
-    matches = recognizers.find(text)
+    matches = recognizers.find_normalized(text)
     if not matches:
         return entities
 
@@ -188,6 +206,62 @@ def merge_patterns(text: str, entities: list[Entity]) -> list[Entity]:
     kept = [e for e in entities if not any(overlaps(e, m) for m in matches)]
     kept += [Entity(type=m.type, text=text[m.start : m.end], start=m.start, end=m.end, score=1.0, source="pattern") for m in matches]
     return sorted(kept, key=lambda e: e.start)
+
+
+def complete_grouped_numbers(text: str, entities: list[Entity]) -> list[Entity]:
+    """A model entity on part of a number written in groups widens to the whole number, as one entity.
+
+    The model reads an account number written in groups piece by piece and may tag some groups and not
+    others ("1234 5678 9012 3456 [ZIP_CODE]"), or split one number into several types; the rest stays
+    readable. For a run of at least two digit groups joined by one space or dash (``_GROUPED_NUMBER``, at
+    least 6 digits) that a model entity touches, the run and every model entity on it become one entity
+    of the type that covers most of its digits. Runs a pattern matched are left as the pattern found them
+    (IBAN, card, SSN and phone patterns know their exact extent); ``text`` is in matching form.
+    """
+    if not entities:
+        return entities
+    result: list[Entity] = []
+    i, n = 0, len(entities)  # entities are sorted and do not overlap, so their ends are sorted too
+    for run in _GROUPED_NUMBER.finditer(text):
+        start, end = run.span()
+        while i < n and entities[i].end <= start:
+            result.append(entities[i])
+            i += 1
+        j = i
+        while j < n and entities[j].start < end:
+            j += 1
+        on_run = entities[i:j]
+        if (
+            not on_run
+            or any(e.source == "pattern" for e in on_run)
+            or (len(on_run) == 1 and on_run[0].start <= start and end <= on_run[0].end)  # already whole
+            or sum(ch.isdigit() for ch in run.group()) < _GROUPED_MIN_DIGITS
+        ):
+            continue
+        main = max(on_run, key=lambda e, a=start, b=end: sum(ch.isdigit() for ch in text[max(e.start, a) : min(e.end, b)]))
+        lo, hi = min(start, on_run[0].start), max(end, on_run[-1].end)
+        result.append(main.model_copy(update={"start": lo, "end": hi, "text": text[lo:hi]}))
+        i = j
+    result.extend(entities[i:])
+    return result
+
+
+def to_original(norm: Normalized, entities: list[Entity]) -> list[Entity]:
+    """Entities found in ``norm.text`` with offsets and text of ``norm.original``.
+
+    A span that cuts a folded block (one letter of a ligature) widens to the whole block; if two entities
+    then touch the same original character, the later one starts after the earlier one.
+    """
+    if norm.text is norm.original:
+        return entities
+    out: list[Entity] = []
+    for ent in entities:
+        start, end = norm.span(ent.start, ent.end)
+        if out and start < out[-1].end:
+            start = out[-1].end
+        if start < end:
+            out.append(ent.model_copy(update={"start": start, "end": end, "text": norm.original[start:end]}))
+    return out
 
 
 def plan_windows(count: int, budget: int, overlap: int) -> list[tuple[int, int]]:
@@ -246,6 +320,8 @@ class RedactParams(NerParams):
     )
     mask_char: str = Field("*", min_length=1, max_length=1)
     fixed_text: str = Field("[REDACTED]", max_length=64)
+
+    _masks_unicode = field_validator("mask_char", "fixed_text", mode="before")(check_param_strings)
 
 
 class RedactResult(TaskResult):
