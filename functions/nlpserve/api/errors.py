@@ -65,7 +65,9 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 405:
             allowed = exc.headers.get("allow", "") if exc.headers else ""
             message = f"method {request.method} is not allowed on {request.scope.get('path', '')}" + (f"; use {allowed}" if allowed else "")
-        return JSONResponse(status_code=status, content={"error": message, "error_type": error_type})
+        return JSONResponse(
+            status_code=status, content={"error": message, "error_type": error_type}, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
