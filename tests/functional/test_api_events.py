@@ -159,6 +159,7 @@ MALFORMED = {
                                 "rawPath"),
     "v2 requestContext a string": (v2(requestContext="prod"), "requestContext"),
     "v2 lone surrogate in a header": (with_header(v2(), "x-note", "cut \ud83d"), "header 'x-note'"),
+    "v2 IPv6 literal host": (with_header(v2(), "host", "[::1]:443"), "header 'host'"),
     "v1 queryStringParameters a string": (v1(queryStringParameters="a=b"), "queryStringParameters"),
     "v1 null query value": (v1(queryStringParameters={"a": None}), "queryStringParameters 'a'"),
     "v1 numeric query value": (v1(queryStringParameters={"a": 1}), "queryStringParameters 'a'"),
@@ -231,6 +232,14 @@ def test_the_body_limit_counts_the_decoded_bytes_in_the_adapter(sentiment, fmt):
         status, doc = call(sentiment, event)
         assert (status, doc["error_type"]) == (413, "payload_too_large")
         assert f"{config.settings.max_body_bytes} bytes" in doc["error"]
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "-1", "1e3", " 12 ", "abc", "99999999999999999999", ""])
+def test_an_odd_content_length_never_breaks_the_body_check(sentiment, value):
+    """The header is only a hint: the bytes received are what is counted."""
+    status, body = call(sentiment, with_header(v2(), "content-length", value))
+    expected = 413 if value.strip().isascii() and value.strip().isdigit() and int(value) > 10**6 else 200
+    assert status == expected, body
 
 
 def test_a_body_string_with_a_lone_surrogate_is_a_400_not_utf8(sentiment):

@@ -237,6 +237,31 @@ def test_mangled_events_get_a_4xx_or_an_answer_never_an_exception(handlers, base
         _check_expected(status, body, expected[0], changes)
 
 
+INTERESTING_HEADER_VALUES = [
+    "", " ", "abc", "443", "443, 80", "-1", "99999999999", "\u00b2", "\u0663", "1e3", "0x1bb", "http", "HTTPS",
+    "ftp", "a:b:c", "a:", ":443", "[::1]", "[::1]:443", "host:port", "example.com:443", "ex ample.com",
+    "text/json", "application/json; charset=latin-1", "text/plain", "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x", "application/", ";", "a=b; c", "\x00", "\r\n", "\u00e9",
+]
+header_values = st.one_of(st.sampled_from(INTERESTING_HEADER_VALUES),
+                          st.text(st.sampled_from(":[]%@/ ,;=.-0123456789abcxyz\u00e9\u00b2"), max_size=12),
+                          odd_scalars)
+
+
+@pytest.mark.parametrize("base", ["v2 sentiment", "v1 sentiment", "v2 health"])
+@settings(PROPS, max_examples=EXAMPLES // 2)
+@given(name=st.sampled_from(["host", "x-forwarded-port", "x-forwarded-proto", "content-type", "content-length",
+                             "cookie", "Host", "X-Forwarded-Port"]),
+       value=header_values)
+def test_every_header_value_is_served_or_a_4xx(handlers, base, name, value):
+    """Focused on the headers that build the request URL and choose the body handling."""
+    handler_name, template = BASES[base]
+    event = copy.deepcopy(template)
+    expected = apply(event, ("header", (name, value)))
+    status, body = invoke(handlers[handler_name], event, "header values")
+    _check_expected(status, body, expected, [name])
+
+
 @pytest.mark.parametrize("fmt", ["v2", "v1"])
 @settings(PROPS, max_examples=EXAMPLES // 2)
 @given(body=bodies())

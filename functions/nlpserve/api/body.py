@@ -50,8 +50,8 @@ def _too_large(size: int, limit: int, declared: bool) -> PayloadTooLarge:
 
 async def read_limited(request: Request, limit: int) -> bytes:
     """The body, refusing (413) as soon as more than `limit` bytes arrived."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:  # "²".isdigit() is True
         raise _too_large(int(declared), limit, declared=True)
     chunks: list[bytes] = []
     size = 0

@@ -35,7 +35,9 @@ WARMUP = "warmup"
 UNKNOWN = "unknown"
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 method token
-_HOST = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+# A registered name with an optional port: what API Gateway sends. No IP-literal ("[::1]"): API Gateway never
+# sends one and Mangum splits the host on ":".
+_HOST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=%-]*(?::[0-9]{1,5})?")
 _PORT = re.compile(r"[0-9]{1,5}")
 _SCHEMES = ("http", "https")
 _WARMUP_SOURCES = ("serverless-plugin-warmup", "nlpserve.warmup")
