@@ -202,10 +202,11 @@ def test_a_malformed_api_event_is_a_400_naming_the_field(sentiment, name):
         without_context(v1(), "requestContext", "identity"),
         v1(multiValueHeaders={"X-Forwarded-Port": ["443", "443"]}),  # two proxies: "443, 443"
         v1(multiValueHeaders=None, multiValueQueryStringParameters=None, queryStringParameters={"a": "1"}),
+        {k: v for k, v in v1().items() if k != "path"},  # requestContext.path "/prod/v1/sentiment" is used
     ],
     ids=["v2 headers null", "v2 rawQueryString null", "v2 cookies null", "v2 GET null body", "v2 no sourceIp",
          "v2 no stage", "v2 no requestContext.http", "v2 no requestContext", "v1 console test", "v1 context null",
-         "v1 no identity", "v1 repeated port", "v1 plain query"],
+         "v1 no identity", "v1 repeated port", "v1 plain query", "v1 only requestContext.path"],
 )
 def test_nulls_where_api_gateway_sends_nulls_are_none_not_errors(models_dir, event):
     from nlpserve.handlers import local
