@@ -53,10 +53,17 @@ class PayloadTooLarge(NlpError):
 
 
 class BadRequest(NlpError):
-    """The body could not be read at all (invalid JSON, wrong content type)."""
+    """The body could not be read at all (not UTF-8, not JSON, nested too deeply), or a malformed event."""
 
     status_code = 400
     error_type = "bad_request"
+
+
+class UnsupportedEvent(NlpError):
+    """A Lambda function was invoked with an event that is neither an API Gateway request nor a warm-up ping."""
+
+    status_code = 400
+    error_type = "unsupported_event"
 
 
 class UnsupportedMediaType(NlpError):

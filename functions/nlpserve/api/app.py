@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from nlpserve import __version__, config
 from nlpserve.api import errors
-from nlpserve.api.routes import enforce_request_shape, meta_router, task_router
+from nlpserve.api.routes import meta_router, task_router
 from nlpserve.runtime import available_bundles
 from nlpserve.tasks import TASKS, get_task
 
@@ -16,6 +16,9 @@ DESCRIPTION = """Real NLP models (ONNX, int8) served from AWS Lambda.
 
 Every task takes `{"inputs": "text" | ["text", ...], "parameters": {...}}` and returns one result per input,
 in order. Errors always have the shape `{"error": "...", "error_type": "...", "details": [...]}`.
+
+Bodies are UTF-8 JSON (Content-Type `application/json`, `text/json`, `+json` or omitted). Parameters are
+strict: a value of the wrong JSON type (`"3"` for an integer, `0` for a boolean) is a 422 naming the field.
 """
 
 
@@ -37,16 +40,6 @@ def create_app(tasks: Sequence[str] | None = None, warm: bool = True) -> FastAPI
     names = resolve_tasks(tasks)
     app = FastAPI(title="nlpserve", version=__version__, description=DESCRIPTION)
     errors.install(app)
-
-    @app.middleware("http")
-    async def _shape(request: Request, call_next):  # type: ignore[no-untyped-def]
-        problem = enforce_request_shape(request)
-        if problem is not None:
-            return errors.error_response(problem)
-        if request.method == "POST" and "content-type" not in request.headers:
-            # Clients that omit Content-Type (e.g. some API Gateway test consoles) still mean JSON.
-            request.scope["headers"] = [*request.scope["headers"], (b"content-type", b"application/json")]
-        return await call_next(request)
 
     app.include_router(task_router(names))
     app.include_router(meta_router(names))

@@ -13,7 +13,15 @@ from nlpserve.errors import BadRequest, InvalidInput, NlpError
 
 log = logging.getLogger(__name__)
 
-_HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+# Every status Starlette / FastAPI can raise on their own, mapped to a documented error_type.
+_HTTP_TYPES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+}
 
 
 def error_response(err: NlpError) -> JSONResponse:
@@ -46,16 +54,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error_type = _HTTP_TYPES.get(exc.status_code, "http_error")
+        status = exc.status_code
+        if status not in _HTTP_TYPES:  # keep to the documented table: any other 4xx is a 400, 5xx a 500
+            log.warning("unexpected HTTP status %s from the framework: %s", status, exc.detail)
+            status = 400 if status < 500 else 500
+        error_type = _HTTP_TYPES.get(status, "internal_error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404:
-            message = f"no route for {request.method} {request.url.path}; see /docs"
+            message = f"no route for {request.method} {request.scope.get('path', '')}; see /docs"
         elif exc.status_code == 405:
             allowed = exc.headers.get("allow", "") if exc.headers else ""
-            message = f"method {request.method} is not allowed on {request.url.path}" + (f"; use {allowed}" if allowed else "")
-        return JSONResponse(status_code=exc.status_code, content={"error": message, "error_type": error_type})
+            message = f"method {request.method} is not allowed on {request.scope.get('path', '')}" + (f"; use {allowed}" if allowed else "")
+        return JSONResponse(
+            status_code=status, content={"error": message, "error_type": error_type}, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, request.scope.get('path', ''))
         return JSONResponse(status_code=500, content={"error": "internal error", "error_type": "internal_error"})

@@ -8,9 +8,10 @@ import os
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from nlpserve import __version__, config
+from nlpserve.api.body import JsonBodyRoute
 from nlpserve.api.schemas import (
     ErrorResponse,
     HealthResponse,
@@ -20,18 +21,18 @@ from nlpserve.api.schemas import (
     TaskResponse,
     request_model,
 )
-from nlpserve.errors import NlpError, PayloadTooLarge, TooManyItems, UnknownTask, UnsupportedMediaType
+from nlpserve.errors import NlpError, TooManyItems, UnknownTask
 from nlpserve.runtime import registry
 from nlpserve.tasks import TASKS, get_task
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in {
-        400: "Empty input or a body that is not valid JSON",
+        400: "Empty input, or a body that is empty, not UTF-8, not JSON or nested too deeply",
         404: "Unknown task or route",
-        413: "Too many items or a text over the byte limit",
-        415: "Content-Type is not application/json",
-        422: "A field has the wrong type or value",
+        413: "Body over the byte limit, too many items, or a text over the byte limit",
+        415: "Content-Type is not JSON (application/json, text/json, +json, or omitted)",
+        422: "A field has the wrong JSON type (parameters are strict: no coercion) or an invalid value",
         503: "The task's model is not deployed with this function",
     }.items()
 }
@@ -79,7 +80,7 @@ def _add_task_route(router: APIRouter, name: str) -> None:
 
 
 def task_router(names: list[str]) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["tasks"])
+    router = APIRouter(prefix="/v1", tags=["tasks"], route_class=JsonBodyRoute)
     for name in names:
         _add_task_route(router, name)
     if "embed" in names:
@@ -144,16 +145,3 @@ def meta_router(names: list[str]) -> APIRouter:
 
     return router
 
-
-def enforce_request_shape(request: Request) -> NlpError | None:
-    """Cheap checks before the body is read: JSON content type and body size."""
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return None
-    content_type = request.headers.get("content-type", "")
-    media_type = content_type.split(";")[0].strip().lower()
-    if content_type and not (media_type in ("application/json", "text/json") or media_type.endswith("+json")):
-        return UnsupportedMediaType(f"Content-Type must be application/json, got '{content_type}'")
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > config.settings.max_body_bytes:
-        return PayloadTooLarge(f"request body is {length} bytes; the limit is {config.settings.max_body_bytes} bytes")
-    return None

@@ -80,7 +80,7 @@ def request_model(task: type[Task]) -> type[BaseModel]:
         ),
         parameters=(task.Params, Field(default_factory=task.Params)),
     )
-    model.model_config.update(extra="forbid", json_schema_extra={"examples": [{"inputs": EXAMPLES[task.name]}]})
+    model.model_config.update(extra="forbid", strict=True, json_schema_extra={"examples": [{"inputs": EXAMPLES[task.name]}]})
     model.model_rebuild(force=True)
     return model
 
@@ -88,6 +88,7 @@ def request_model(task: type[Task]) -> type[BaseModel]:
 class SimilarityRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [{"source": "How do I reset my password?", "targets": ["I forgot my password", "Nice weather today"]}]
         },

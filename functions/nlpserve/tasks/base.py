@@ -17,7 +17,10 @@ R = TypeVar("R", bound=BaseModel)
 
 
 class TaskParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Task options. Strict: a value of the wrong JSON type ("3" for an int, 0 for a bool) is rejected, never
+    coerced, from every entry point (API, batch object metadata, CLI); unknown options are rejected too."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TaskResult(BaseModel):
