@@ -54,16 +54,13 @@ REASONS = {
         "that prefix, which is not known in advance (uploads by users)."
     ),
     "output_prefix": (
-        "Write access is scoped to a result/error prefix; the wildcard only stands for the deterministic "
-        "output keys the batch function derives from each input object."
-    ),
-    "commit_markers": (
-        "Read access to results is limited to the summary objects (commit markers) the batch function "
-        "checks before scoring a file, so a redelivered message never scores the same object version twice."
+        "Access is scoped to a result/error prefix; the wildcard only stands for the deterministic output keys "
+        "the batch function derives from each input object. It reads them back to commit exactly once (the "
+        "summary is the commit marker; a HEAD recognises an output an earlier attempt already completed)."
     ),
     "work_prefix": (
-        "The work prefix holds only the function's own continuation spill objects and large checkpoints; "
-        "their keys derive from the input key and ETag, so only a prefix wildcard can name them."
+        "The work prefix holds only the function's own commit-protocol ledgers and spilled tails; their keys "
+        "derive from the input key and ETag, so only a prefix wildcard can name them."
     ),
     "notifications_handler": (
         "CDK-internal custom resource that configures the bucket's S3 -> SQS notification during "
@@ -123,11 +120,6 @@ def acknowledge_findings(stack: NlpServiceStack) -> None:
             f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{prefix}*]",
             REASONS["output_prefix"],
         )
-    acknowledge(
-        stack.batch_function.role,
-        f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{settings.results_prefix}*.summary.json]",
-        REASONS["commit_markers"],
-    )
     acknowledge(
         stack.batch_function.role,
         f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{settings.work_prefix}*]",

@@ -433,13 +433,14 @@ def batch_s3_grants(s: Synth) -> dict[str, set[str]]:
 
 def test_batch_iam_reads_only_input_prefix_and_writes_only_output_prefixes(full_synth: Synth) -> None:
     assert batch_s3_grants(full_synth) == {
-        # content reads: the inputs, the commit markers (idempotency) and the function's own work objects
-        "s3:GetObject": {"incoming/*", "results/*.summary.json", "_work/*"},
+        # content reads: the inputs, its own outputs (commit markers, completed-commit check) and work objects
+        "s3:GetObject": {"incoming/*", "results/*", "errors/*", "_work/*"},
         "s3:GetObjectVersion": {"incoming/*"},
         # writes: outputs + work objects only
         "s3:PutObject": {"results/*", "errors/*", "_work/*"},
         "s3:AbortMultipartUpload": {"results/*", "errors/*", "_work/*"},
-        "s3:DeleteObject": {"_work/*"},
+        "s3:ListMultipartUploadParts": {"results/*", "errors/*"},
+        "s3:DeleteObject": {"results/*", "errors/*", "_work/*"},
         # key names only, so a missing key is a 404 rather than a 403
         "s3:ListBucket": {"<bucket>"},
     }

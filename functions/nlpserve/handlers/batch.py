@@ -138,7 +138,7 @@ def _emit_metrics(outcome: Outcome) -> None:
         metrics.add_metric(name="FilesCompleted", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="RecordsScored", unit=MetricUnit.Count, value=outcome.get("scored", 0))
         metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=outcome.get("failed", 0))
-    elif status == "checkpointed":
+    elif status in ("checkpointed", "deferred"):
         metrics.add_metric(name="Checkpoints", unit=MetricUnit.Count, value=1)
     elif status == "failed_permanent":
         metrics.add_metric(name="FilesFailed", unit=MetricUnit.Count, value=1)

@@ -15,13 +15,13 @@ Default settings:
 * IAM on the bucket (``batch_bucket_statements``), matching what ``nlpserve.batch`` does:
 
   - read objects (GetObject/GetObjectVersion) only under ``<input_prefix>``;
-  - read only the commit markers ``<results_prefix>*.summary.json`` (the idempotency check: a file whose
-    summary names the same object version is not scored twice);
-  - write (PutObject, AbortMultipartUpload) only under ``<results_prefix>`` and ``<errors_prefix>``;
-  - read/write/delete only under ``<work_prefix>`` (continuation spill objects, large checkpoints);
+  - read/write/delete its own outputs only under ``<results_prefix>`` and ``<errors_prefix>`` (the summary is
+    the idempotency check; a HEAD recognises an output an earlier attempt already committed; ListParts checks
+    a resumed upload; Delete removes a stale output of an older version of the same key);
+  - read/write/delete only under ``<work_prefix>`` (the ledgers and the spilled tails of the commit protocol);
   - ``s3:ListBucket`` on the bucket: S3 answers 404 instead of 403 for a missing key only with it, and
     the idempotency check and the work-prefix cleanup rely on that (it lists key names, never content);
-  - no Delete outside the work prefix, no bucket configuration.
+  - nothing under the trigger prefix but reads, no bucket configuration.
 
   Plus consume the queue and send to it (continuation checkpoints).
 """
@@ -49,13 +49,12 @@ def batch_bucket_statements(bucket: s3.IBucket, settings: BatchSettings) -> list
             resources=[bucket.arn_for_objects(f"{settings.input_prefix}*")],
         ),
         iam.PolicyStatement(
-            sid="ReadCommitMarkers",
-            actions=["s3:GetObject"],
-            resources=[bucket.arn_for_objects(f"{settings.results_prefix}*.summary.json")],
-        ),
-        iam.PolicyStatement(
-            sid="WriteOutputPrefixes",
-            actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+            sid="OwnOutputPrefixes",
+            # Get: the commit markers (idempotency) and HEAD of an output to recognise a completed commit;
+            # ListMultipartUploadParts: a resume checks the upload's parts against the ledger;
+            # Delete: a stale errors/results object of an older version of the same key.
+            actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+                     "s3:DeleteObject"],
             resources=[
                 bucket.arn_for_objects(f"{settings.results_prefix}*"),
                 bucket.arn_for_objects(f"{settings.errors_prefix}*"),
