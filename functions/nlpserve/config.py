@@ -46,6 +46,13 @@ class Settings:
     max_text_bytes: int = field(default_factory=lambda: _int("NLP_MAX_TEXT_BYTES", 20_000))
     max_document_bytes: int = field(default_factory=lambda: _int("NLP_MAX_DOCUMENT_BYTES", 200_000))
     max_body_bytes: int = field(default_factory=lambda: _int("NLP_MAX_BODY_BYTES", 1_000_000))
+    # Work per request (word pieces the model runs, sentences ranked), so that every request within the
+    # limits finishes inside the API function's timeout and memory at its deployed size (README "Limits";
+    # measured by benchmarks/limits.py). 0 disables a budget (e.g. for a larger batch function).
+    max_request_pieces: int = field(default_factory=lambda: _int("NLP_MAX_REQUEST_PIECES", 20_480))
+    max_ner_pieces: int = field(default_factory=lambda: _int("NLP_MAX_NER_PIECES", 10_240))
+    max_summary_pieces: int = field(default_factory=lambda: _int("NLP_MAX_SUMMARY_PIECES", 24_576))
+    max_summary_sentences: int = field(default_factory=lambda: _int("NLP_MAX_SUMMARY_SENTENCES", 5_000))
     batch_size: int = field(default_factory=lambda: _int("NLP_INFERENCE_BATCH_SIZE", 32))
     threads: int = field(default_factory=lambda: _int("NLP_THREADS", _default_threads()))
 

@@ -52,6 +52,17 @@ class PayloadTooLarge(NlpError):
     error_type = "payload_too_large"
 
 
+class RequestTooExpensive(NlpError):
+    """Within the byte limits, but more model work than one request may do within the function's timeout.
+
+    The message names the limit that was hit (word pieces or sentences per request) and points to the S3
+    batch path, which has no per-request work budget.
+    """
+
+    status_code = 413
+    error_type = "request_too_expensive"
+
+
 class BadRequest(NlpError):
     """The body could not be read at all (not UTF-8, not JSON, nested too deeply), or a malformed event."""
 

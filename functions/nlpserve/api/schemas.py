@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from nlpserve.tasks import Task
@@ -106,6 +106,21 @@ class SimilarityResponse(BaseModel):
     task: str = "similarity"
     model: ModelRef
     scores: list[float] = Field(description="Cosine similarity of source to each target, in order.")
+    truncated: list[bool] = Field(
+        default_factory=list,
+        description="Per target, in order: true when the target was longer than the model window (256 word "
+        "pieces) and only its start was compared.",
+    )
+    source_truncated: bool = Field(False, description="True when the source was cut to the model window.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flags_from_scores(cls, data: Any) -> Any:
+        """`EmbedTask.similarity` returns scores that carry their truncation flags: lift them out."""
+        if isinstance(data, dict) and hasattr(data.get("scores"), "source_truncated"):
+            scores = data["scores"]
+            data = {"truncated": list(scores.truncated), "source_truncated": scores.source_truncated, **data}
+        return data
 
 
 class HealthResponse(BaseModel):

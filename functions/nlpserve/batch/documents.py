@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlpserve.batch.errors import PermanentFileError, Reason
+from nlpserve.tasks import budget
 
 _SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", " ")
 
@@ -36,7 +37,16 @@ class DocumentOutput:
 
 
 def score_document(task_name: str, task: Any, params: Any, text: str, *, report_entity_text: bool = False) -> DocumentOutput:
-    """Run a whole document through a document-level task, segmenting it at the task's own byte limit."""
+    """Run a whole document through a document-level task, segmenting it at the task's own byte limit.
+
+    The API's per-request work budget (``tasks/budget.py``) does not apply: the batch path's time is bounded by
+    the batch function's timeout, not by API Gateway's 29 s.
+    """
+    with budget.unbounded():
+        return _score_document(task_name, task, params, text, report_entity_text)
+
+
+def _score_document(task_name: str, task: Any, params: Any, text: str, report_entity_text: bool) -> DocumentOutput:
     limit = int(task.max_text_bytes)
     spans = split_segments(text, limit)
     if task_name == "redact":

@@ -35,6 +35,7 @@ from nlpserve.batch.readers import (
     printable,
 )
 from nlpserve.batch.writers import Sink
+from nlpserve.tasks import budget
 from nlpserve.text import lone_surrogate
 
 BINARY_REASONS = frozenset({Reason.BINARY, Reason.UNDECODABLE})
@@ -244,7 +245,8 @@ class RecordEngine:
     # -- scoring ---------------------------------------------------------------------------------------
     def _flush(self, pending: list[Record | BadRecord]) -> None:
         t0 = time.perf_counter()
-        scored = iter(self._score([p for p in pending if isinstance(p, Record)]))
+        with budget.unbounded():  # the API's per-request work budget does not apply to batch records
+            scored = iter(self._score([p for p in pending if isinstance(p, Record)]))
         t1 = time.perf_counter()
         for item in pending:
             if isinstance(item, BadRecord):

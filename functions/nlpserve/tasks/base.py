@@ -92,6 +92,9 @@ class Task(Generic[P, R]):
 
     def run(self, texts: Sequence[str], params: P | None = None) -> list[R]:
         checked = self.validate(texts)
+        from nlpserve.tasks import budget  # here, not at the top: budget imports the task classes
+
+        budget.check(self, checked)  # 413 request_too_expensive before any model work
         return self._run(checked, params if params is not None else self.Params())  # type: ignore[arg-type]
 
     def _run(self, texts: list[str], params: P) -> list[R]:

@@ -6,6 +6,7 @@ import numpy as np
 from pydantic import Field
 
 from nlpserve import config
+from nlpserve.tasks import budget
 from nlpserve.tasks.base import Task, TaskParams, TaskResult
 
 
@@ -16,6 +17,19 @@ class EmbedParams(TaskParams):
 class EmbedResult(TaskResult):
     embedding: list[float] = Field(description="Unit-length vector; cosine similarity is a dot product.")
     dim: int = Field(examples=[384])
+
+
+class SimilarityScores(list):
+    """Cosine scores, one per target (a plain list of floats, as before), that also carry truncation flags.
+
+    `truncated[i]`: target i was longer than the model window and only its start was compared;
+    `source_truncated`: the same for the source. `/v1/similarity` returns both next to `scores`.
+    """
+
+    def __init__(self, scores: list[float], truncated: list[bool], source_truncated: bool):
+        super().__init__(scores)
+        self.truncated = truncated
+        self.source_truncated = source_truncated
 
 
 class EmbedTask(Task[EmbedParams, EmbedResult]):
@@ -38,8 +52,10 @@ class EmbedTask(Task[EmbedParams, EmbedResult]):
             for row, t in zip(matrix, truncated)
         ]
 
-    def similarity(self, source: str, targets: list[str]) -> list[float]:
+    def similarity(self, source: str, targets: list[str]) -> SimilarityScores:
         """Cosine similarity of `source` to each target (vectors are unit length, so a dot product)."""
         texts = self.validate(source, field="source") + self.validate(targets, field="targets")
-        matrix, _ = self.vectors(texts)
-        return [round(float(s), 6) for s in matrix[1:] @ matrix[0]]
+        budget.check(self, texts, name="similarity")
+        matrix, truncated = self.vectors(texts)
+        scores = [round(float(s), 6) for s in matrix[1:] @ matrix[0]]
+        return SimilarityScores(scores, truncated=truncated[1:], source_truncated=truncated[0])

@@ -1,71 +1,55 @@
 """Extractive summaries: the most central sentences, chosen with redundancy control, in document order.
 
+Sentences come from `tasks/sentences.py` (nupunkt's Punkt segmenter): exact character offsets into the
+original text, never a 1-2 character fragment.
+
 Centrality is TextRank over MiniLM sentence-embedding cosine similarities; selection is maximal marginal
 relevance, so two sentences saying the same thing are not both picked.
+
+Work is bounded so a request within the limits fits the function's timeout and memory: a request's sentences
+and word pieces are counted against its budget (tasks/budget.py) before the model runs, and TextRank runs
+on at most BLOCK sentences at a time: a longer document is ranked block by block, and the best KEEP
+sentences of each block are ranked again together, so memory is O(BLOCK^2) and time O(n * BLOCK), not O(n^2).
 """
 
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
+from nlpserve import config
+from nlpserve.tasks import budget
 from nlpserve.tasks.base import Task, TaskParams, TaskResult
-from nlpserve.tasks.embed import EmbedTask
+from nlpserve.tasks.sentences import split_sentences
 
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co", "corp",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "fig", "u.s",
-    "u.k", "approx", "dept", "est", "gen", "gov", "sen", "rep", "mt",
-}
-_BOUNDARY = re.compile(r"[.!?…]+[\"')\]]*\s+|\n\s*\n|\n(?=\s*[-*•\d])")
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans [start, end) over `text`, whitespace trimmed; conservative around abbreviations."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        end = match.end()
-        head = text[start:match.start() + 1].rstrip()
-        last_word = re.findall(r"([A-Za-z.]+)\.?$", head)
-        nxt = text[end:end + 1]
-        if "\n" not in match.group() and last_word and last_word[0].rstrip(".").lower() in _ABBREVIATIONS:
-            continue
-        if "\n" not in match.group() and nxt and nxt.islower():
-            continue  # "e.g. this" or a decimal-like break: not a sentence start
-        spans.append((start, end))
-        start = end
-    spans.append((start, len(text)))
-    trimmed = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            trimmed.append((s, e))
-    return trimmed
+#: Most sentences one dense TextRank ranks (a 2,048 x 2,048 float64 similarity matrix is 32 MB).
+BLOCK = 2048
+#: Sentences of each block that go on to the next ranking round; also the most a summary returns.
+KEEP = BLOCK // 4
+MAX_PICKED = KEEP
 
 
 class SummarizeParams(TaskParams):
     sentences: int | None = Field(None, ge=1, le=100, description="Number of sentences to keep (default 3).")
-    ratio: float | None = Field(None, gt=0.0, le=1.0, description="Or: fraction of the document's sentences.")
+    ratio: float | None = Field(
+        None, gt=0.0, le=1.0, description=f"Or: fraction of the document's sentences (at most {MAX_PICKED})."
+    )
     redundancy_penalty: float = Field(
         0.3, ge=0.0, le=1.0, description="0 = pure centrality; higher avoids near-duplicate sentences."
     )
 
     @model_validator(mode="after")
-    def _one_length(self) -> "SummarizeParams":
+    def _one_length(self) -> SummarizeParams:
         if self.sentences is not None and self.ratio is not None:
             raise ValueError("give either sentences or ratio, not both")
         return self
 
     def count(self, total: int) -> int:
+        """Sentences to pick from a document of `total` (never more than MAX_PICKED)."""
         if self.ratio is not None:
-            return max(1, min(total, math.ceil(self.ratio * total)))
+            return max(1, min(total, MAX_PICKED, math.ceil(self.ratio * total)))
         return min(total, self.sentences or 3)
 
 
@@ -91,39 +75,87 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
     Params = SummarizeParams
     Result = SummarizeResult
 
-    def _run(self, texts: list[str], params: SummarizeParams) -> list[SummarizeResult]:
-        embedder = EmbedTask(self.bundle)
-        return [self._summarize(text, params, embedder) for text in texts]
+    def warm(self) -> SummarizeTask:
+        super().warm()
+        split_sentences("The sentence model loads once. Then it is ready.")  # nupunkt loads its parameters
+        return self
 
-    def _summarize(self, text: str, params: SummarizeParams, embedder: EmbedTask) -> SummarizeResult:
-        spans = split_sentences(text)
-        sentences = [text[s:e] for s, e in spans]
-        vectors, truncated = embedder.vectors(sentences)
-        scores = textrank(vectors)
-        chosen = mmr(vectors, scores, params.count(len(spans)), params.redundancy_penalty)
-        picked = [
-            SummarySentence(index=i, text=sentences[i], start=spans[i][0], end=spans[i][1], score=round(float(scores[i]), 6))
-            for i in sorted(chosen)
-        ]
+    def _run(self, texts: list[str], params: SummarizeParams) -> list[SummarizeResult]:
+        settings = config.settings
+        docs: list[list[tuple[int, int]]] = []
+        for i, text in enumerate(texts):  # stop splitting as soon as the sentence budget is spent
+            docs.append(split_sentences(text))
+            budget.enforce(
+                self.name, sum(map(len, docs)), settings.max_summary_sentences,
+                setting="NLP_MAX_SUMMARY_SENTENCES", unit="sentences", partial=i < len(texts) - 1,
+            )
+        sentences = [text[s:e] for text, spans in zip(texts, docs) for s, e in spans]
+        encoded = self.bundle.encode(sentences)  # one model pass over every document's sentences
+        budget.enforce(
+            self.name, sum(map(len, encoded)), settings.max_summary_pieces,
+            setting="NLP_MAX_SUMMARY_PIECES", unit="model word pieces",
+        )
+        vectors = np.vstack(self.bundle.run(encoded, batch_size=settings.batch_size)).astype(np.float32)
+        results, at = [], 0
+        for text, spans in zip(texts, docs):
+            n = len(spans)
+            truncated = any(e.truncated for e in encoded[at : at + n])
+            results.append(self._summarize(text, spans, vectors[at : at + n], truncated, params))
+            at += n
+        return results
+
+    def _summarize(
+        self, text: str, spans: list[tuple[int, int]], vectors: np.ndarray, truncated: bool, params: SummarizeParams
+    ) -> SummarizeResult:
+        pool, scores = centrality(vectors)
+        chosen = mmr(vectors[pool], scores, params.count(len(spans)), params.redundancy_penalty)
+        picked = []
+        for j in sorted(chosen, key=lambda j: pool[j]):
+            i = int(pool[j])
+            s, e = spans[i]
+            picked.append(SummarySentence(index=i, text=text[s:e], start=s, end=e, score=round(float(scores[j]), 6)))
         return SummarizeResult(
             summary=" ".join(p.text for p in picked),
             sentences=picked,
             total_sentences=len(spans),
-            truncated=any(truncated),
+            truncated=truncated,
         )
 
 
+def centrality(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pool, scores): the sentences a summary may pick from and their TextRank scores.
+
+    Up to BLOCK sentences: all of them, one dense TextRank (exactly the classic algorithm). More: TextRank
+    within consecutive blocks of BLOCK sentences keeps the best KEEP of each, until at most BLOCK remain,
+    which are ranked together. Memory stays O(BLOCK^2) and time O(n * BLOCK) however long the document.
+    """
+    pool = np.arange(len(vectors))
+    while len(pool) > BLOCK:
+        kept = []
+        for lo in range(0, len(pool), BLOCK):
+            block = pool[lo : lo + BLOCK]
+            ranks = textrank(vectors[block])
+            kept.append(block[np.argsort(-ranks, kind="stable")[:KEEP]])
+        pool = np.sort(np.concatenate(kept))
+    return pool, textrank(vectors[pool])
+
+
 def textrank(vectors: np.ndarray, damping: float = 0.85, iterations: int = 50) -> np.ndarray:
+    """TextRank over cosine similarities (negative ones count as 0); scores scaled so the best is 1."""
     n = len(vectors)
     if n == 1:
         return np.ones(1)
-    sim = np.clip(vectors @ vectors.T, 0.0, None)
-    np.fill_diagonal(sim, 0.0)
-    row_sums = sim.sum(axis=1, keepdims=True)
-    transition = np.divide(sim, row_sums, out=np.full_like(sim, 1.0 / (n - 1)), where=row_sums > 0)
+    v = np.asarray(vectors, dtype=np.float64)
+    transition = v @ v.T  # built in place: one n x n matrix, no temporaries of the same size
+    np.clip(transition, 0.0, None, out=transition)
+    np.fill_diagonal(transition, 0.0)
+    row_sums = transition.sum(axis=1)
+    linked = row_sums > 0
+    np.divide(transition, row_sums[:, None], out=transition, where=linked[:, None])
+    transition[~linked] = 1.0 / (n - 1)  # a sentence similar to nothing spreads its rank evenly
     rank = np.full(n, 1.0 / n)
     for _ in range(iterations):
-        updated = (1 - damping) / n + damping * transition.T @ rank
+        updated = (1 - damping) / n + damping * (rank @ transition)
         if np.abs(updated - rank).sum() < 1e-8:
             rank = updated
             break
@@ -132,16 +164,22 @@ def textrank(vectors: np.ndarray, damping: float = 0.85, iterations: int = 50) -
 
 
 def mmr(vectors: np.ndarray, scores: np.ndarray, k: int, penalty: float) -> list[int]:
-    """Greedy maximal marginal relevance: centrality minus similarity to what is already chosen."""
+    """Greedy maximal marginal relevance: centrality minus similarity to what is already chosen.
+
+    The redundancy of every candidate (its highest similarity to a chosen sentence) is updated with one
+    matrix-vector product per pick, so k picks cost O(k * n * d), not O(k^2 * n * d).
+    """
+    n = len(scores)
+    base = (1 - penalty) * np.asarray(scores, dtype=np.float64)
+    redundancy = np.zeros(n)
+    taken = np.zeros(n, dtype=bool)
     chosen: list[int] = []
-    candidates = list(range(len(scores)))
-    while candidates and len(chosen) < k:
-        if chosen:
-            redundancy = (vectors[candidates] @ vectors[chosen].T).max(axis=1)
-        else:
-            redundancy = np.zeros(len(candidates))
-        value = (1 - penalty) * scores[candidates] - penalty * redundancy
-        best = candidates[int(np.argmax(value))]
+    for step in range(min(k, n)):
+        value = base - penalty * redundancy
+        value[taken] = -np.inf
+        best = int(np.argmax(value))
         chosen.append(best)
-        candidates.remove(best)
+        taken[best] = True
+        similar = vectors @ vectors[best]
+        redundancy = similar if step == 0 else np.maximum(redundancy, similar)
     return chosen
