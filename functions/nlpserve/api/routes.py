@@ -30,7 +30,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in {
         400: "Empty input, or a body that is empty, not UTF-8, not JSON or nested too deeply",
         404: "Unknown task or route",
-        413: "Body over the byte limit, too many items, or a text over the byte limit",
+        413: "Body over the byte limit, too many items, a text over the byte limit, or more model work than one request may do (request_too_expensive)",
         415: "Content-Type is not JSON (application/json, text/json, +json, or omitted)",
         422: "A field has the wrong JSON type (parameters are strict: no coercion) or an invalid value",
         503: "The task's model is not deployed with this function",
