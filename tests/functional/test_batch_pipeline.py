@@ -512,3 +512,16 @@ def test_cr_only_csv_from_excel_for_mac_scores_every_row(batch_env, real_models)
     assert summary_of(batch_env, "results/sentiment/mac.csv.summary.json")["counts"]["scored"] == 12
     errors = batch_env.jsonl("errors/sentiment/latin1.csv.errors.jsonl")
     assert errors == [{"line": 2, "id": "7", "reason": "undecodable_bytes", "message": errors[0]["message"]}]
+
+
+def test_batch_result_lines_have_the_same_fields_as_the_api(batch_env, real_models):
+    """A field the API omits (None, e.g. sentiment ``scores`` without return_all_scores) is omitted in batch too."""
+    from fastapi.testclient import TestClient
+    from nlpserve.api import create_app
+
+    batch_env.put("incoming/sentiment/fields.jsonl", jsonl_body(REVIEWS[:3]))
+    batch_env.drain(make_handler(batch_env))
+    rows = batch_env.jsonl("results/sentiment/fields.jsonl")
+    api = TestClient(create_app(["sentiment"])).post("/v1/sentiment", json={"inputs": REVIEWS[:3]}).json()
+    for row, result in zip(rows, api["results"]):
+        assert {k: v for k, v in row.items() if k not in ("line", "id", "lang")} == result

@@ -261,7 +261,7 @@ class RecordEngine:
                 out.update(rec.fields)
                 if self.id_field not in out:
                     out[self.id_field] = rec.record_id
-                out.update(result.model_dump(mode="json"))
+                out.update(result.model_dump(mode="json", exclude_none=True))  # the API omits None fields too
                 data = _dumps(out)
             except Exception as exc:  # noqa: BLE001 - one record's output must never fail the file
                 self._write_error(rec.line, *_unwritable(out, exc), rec.record_id)
