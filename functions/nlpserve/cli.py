@@ -87,12 +87,20 @@ def predict(
     from nlpserve.errors import NlpError
     from nlpserve.tasks import get_task
 
+    from pydantic import ValidationError
+
     try:
         task_obj = get_task(task)
         params = task_obj.Params(**_parse_params(param))
         results = task_obj.run(texts, params)
     except NlpError as err:
         typer.echo(json.dumps(err.to_dict()), err=True)
+        raise typer.Exit(2) from err
+    except ValidationError as err:  # bad --param: the same error shape as the API's 422
+        details = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]} for e in err.errors()]
+        first = details[0]
+        message = f"parameters.{'.'.join(first['loc'])}: {first['msg']}"
+        typer.echo(json.dumps({"error": message, "error_type": "validation_error", "details": details}), err=True)
         raise typer.Exit(2) from err
     typer.echo(json.dumps([r.model_dump(mode="json", exclude_none=True) for r in results], indent=2, ensure_ascii=False))
 

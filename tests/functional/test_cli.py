@@ -31,6 +31,14 @@ def test_predict_reports_bad_input_as_json_error(models_dir):
     assert json.loads(result.stderr)["error_type"] == "empty_input"
 
 
+def test_predict_reports_a_bad_parameter_as_json_error_not_a_traceback(models_dir):
+    for args in (["-p", "top_k=3"], ["-p", 'return_all_scores="yes"']):
+        result = runner.invoke(app, ["predict", "sentiment", "fine", *args])
+        assert result.exit_code == 2, result.output
+        err = json.loads(result.stderr)
+        assert err["error_type"] == "validation_error" and err["error"].startswith("parameters.")
+
+
 def test_invoke_runs_the_real_handler_on_an_event_file(models_dir):
     result = runner.invoke(app, ["invoke", "ner", str(EVENTS / "http_v2_redact.json")])
     assert result.exit_code == 0, result.output
