@@ -15,11 +15,18 @@ results are stitched back with offsets into the ORIGINAL text:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nlpserve.batch import source
+from nlpserve.batch.commit import delete_quietly
+from nlpserve.batch.engine import Counts, Timings
 from nlpserve.batch.errors import PermanentFileError, Reason
+from nlpserve.batch.readers import read_document
+from nlpserve.batch.summary import json_bytes, put_summary, scored_summary, status_for
+from nlpserve.batch.version import ObjectVersion
 from nlpserve.tasks import budget
 
 _SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", " ")
@@ -152,3 +159,44 @@ def _join(candidates: list[dict[str, Any]]) -> tuple[str, list[int]]:
         pieces.append(c["text"])
         pos += len(c["text"]) + 2
     return "\n\n".join(pieces), starts
+
+
+def run_document_job(s3: Any, settings: Any, chain: Any, v: ObjectVersion) -> dict[str, Any]:
+    """The whole-document job of one object version (``incoming/<task>/docs/...``): read, score, write the
+    outputs, then the summary, then mark the ledger done. A document is scored in one invocation; a crash
+    before the summary re-runs it whole (its outputs are plain PUTs of the same bytes: idempotent)."""
+    t0 = time.perf_counter()
+    fp = source.open_stream(s3, v.job, v.inp, v.etag, 0, v.source.get("size"))
+    doc = read_document(fp, settings.max_document_bytes, partial_ok=True)  # a cut-off .gz: score what is there
+    t1 = time.perf_counter()
+    out = score_document(v.inp.task, v.task, v.params, doc.text, report_entity_text=settings.report_entity_text)
+    t2 = time.perf_counter()
+    meta = v.output_metadata(chain)
+    source.head_current(s3, v.job)  # a newer upload arrived meanwhile: do not overwrite its outputs
+    outputs: dict[str, Any] = {"results": v.keys.results, "errors": None}
+    if out.text is not None:
+        ctype = "text/markdown; charset=utf-8" if v.inp.rel.lower().removesuffix(".gz").endswith(".md") else \
+            "text/plain; charset=utf-8"
+        s3.put_object(Bucket=v.bucket, Key=v.keys.results, Body=out.text.encode("utf-8"), ContentType=ctype,
+                      Metadata=meta)
+        s3.put_object(Bucket=v.bucket, Key=v.keys.entities, Body=json_bytes({"source": v.source, **out.report}),
+                      ContentType="application/json", Metadata=meta)
+        outputs["entities"] = v.keys.entities
+    else:
+        s3.put_object(Bucket=v.bucket, Key=v.keys.results, Body=json_bytes({"source": v.source, **out.report}),
+                      ContentType="application/json", Metadata=meta)
+    delete_quietly(s3, v.bucket, v.keys.errors)  # a stale report from an older version of this key
+    timings = Timings(read_s=t1 - t0, score_s=t2 - t1, write_s=time.perf_counter() - t2)
+    file_errors = [{"reason": doc.file_error[0], "message": doc.file_error[1]}] if doc.file_error else []
+    summary = scored_summary(
+        status=status_for(file_errors), inp=v.inp, source=v.source, task=v.task, options=v.options,
+        params=v.params_json, counts=Counts(records=1, scored=1), timings=timings,
+        started=float(chain.body["created_at"]), invocations=int(chain.body.get("invocations") or 1),
+        outputs=outputs, file_errors=file_errors,
+        extra={"document": {"bytes": doc.size, "characters": len(doc.text), "segments": out.segments,
+                            "segment_limit_bytes": out.segment_limit_bytes}},
+    ) | {"options_id": v.options_id}
+    put_summary(s3, v.bucket, v.keys.summary, summary)
+    chain.finish(summary["status"])
+    return {"status": "completed", "key": v.job.key, "task": v.inp.task, "records": 1, "scored": 1, "failed": 0,
+            "document": True, "segments": out.segments, "results": v.keys.results, "summary_status": summary["status"]}
