@@ -39,7 +39,7 @@ class FakeResult:
     def __init__(self, **data: Any) -> None:
         self.data = data
 
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+    def model_dump(self, mode: str = "json", exclude_none: bool = False) -> dict[str, Any]:
         return dict(self.data)
 
 

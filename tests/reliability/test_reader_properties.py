@@ -59,7 +59,7 @@ class _Result:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
 
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+    def model_dump(self, mode: str = "json", exclude_none: bool = False) -> dict[str, Any]:
         return self.data
 
 
