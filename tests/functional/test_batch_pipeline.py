@@ -95,10 +95,10 @@ def test_jsonl_upload_is_scored_in_order_with_ids_and_summary(batch_env, real_mo
         ("reviews.csv", lambda: ("id,text,stars\n" + "".join(f'c{i},"{t}",5\n' for i, t in enumerate(REVIEWS))).encode(),
          "results/sentiment/reviews.csv.jsonl"),
         ("notes.txt", lambda: "\n".join(REVIEWS).encode() + b"\n\n", "results/sentiment/notes.txt.jsonl"),
-        ("reviews.jsonl.gz", lambda: gzip.compress(jsonl_body(REVIEWS).encode()), "results/sentiment/reviews.jsonl"),
+        ("reviews.jsonl.gz", lambda: gzip.compress(jsonl_body(REVIEWS).encode()), "results/sentiment/reviews.jsonl.gz.jsonl"),
         ("reviews.csv.gz", lambda: gzip.compress(("id,text\n" + "".join(f'c{i},"{t}"\n' for i, t in enumerate(REVIEWS))).encode()),
-         "results/sentiment/reviews.csv.jsonl"),
-        ("notes.txt.gz", lambda: gzip.compress("\n".join(REVIEWS).encode()), "results/sentiment/notes.txt.jsonl"),
+         "results/sentiment/reviews.csv.gz.jsonl"),
+        ("notes.txt.gz", lambda: gzip.compress("\n".join(REVIEWS).encode()), "results/sentiment/notes.txt.gz.jsonl"),
     ],
 )
 def test_csv_txt_and_gzip_inputs_produce_jsonl_results(batch_env, real_models, name, make, result_key):
@@ -248,10 +248,10 @@ def test_duplicate_event_is_skipped_and_output_stays_identical(batch_env, real_m
     batch_env.invoke(handler, [{**first_messages[0], "ReceiptHandle": first_messages[0]["ReceiptHandle"]}])
     assert handler.outcomes[0]["status"] == "skipped_duplicate"
     assert batch_env.get("results/sentiment/dup.jsonl") == results
-    # AND even with the summary gone, the object version's ledger says done: still a no-op
+    # AND with the summary (the commit marker) deleted by hand, the event rebuilds byte-identical outputs
     batch_env.s3.delete_object(Bucket=batch_env.bucket, Key="results/sentiment/dup.jsonl.summary.json")
     handler(sqs_event(first_messages[:1], batch_env.queue_arn), None)
-    assert handler.outcomes[0]["status"] == "skipped_duplicate"
+    assert handler.outcomes[0]["status"] == "completed"
     assert batch_env.get("results/sentiment/dup.jsonl") == results
     assert len(batch_env.jsonl("results/sentiment/dup.jsonl")) == len(REVIEWS)
 
@@ -361,8 +361,7 @@ def test_file_too_big_for_one_invocation_continues_via_checkpoints(batch_env, re
             batch_env.sqs.delete_message(QueueUrl=batch_env.queue_url, ReceiptHandle=m["ReceiptHandle"])
         invocations += 1
     assert statuses.count("checkpointed") >= 3 and statuses[-1] == "completed"
-    stem = name.removesuffix(".gz")
-    result_key = f"results/sentiment/{stem if stem.endswith('.jsonl') else stem + '.jsonl'}"
+    result_key = f"results/sentiment/{name if name.endswith('.jsonl') else name + '.jsonl'}"
     rows = batch_env.jsonl(result_key)
     assert [r["id"] for r in rows] == [f"r{i}" for i in range(400)]
     assert [r["label"] for r in rows] == [e["label"] for e in direct_scores(texts, batch=16)]
@@ -476,7 +475,7 @@ def test_truncated_gzip_scores_every_readable_record_and_the_summary_says_partia
     batch_env.drain(make_handler(batch_env, batch_size=64, part_size=4096))
     s = summary_of(batch_env, "results/sentiment/cut.jsonl.gz.summary.json")
     assert s["status"] == "partial" and s["file_errors"][0]["reason"] == "truncated_input"
-    rows = batch_env.jsonl("results/sentiment/cut.jsonl")
+    rows = batch_env.jsonl("results/sentiment/cut.jsonl.gz.jsonl")
     errors = batch_env.jsonl("errors/sentiment/cut.jsonl.gz.errors.jsonl")
     torn = [e for e in errors if e["reason"] == "truncated_record"]
     assert s["counts"]["scored"] == len(rows) and s["counts"]["records"] == len(rows) + len(torn)
@@ -525,3 +524,29 @@ def test_batch_result_lines_have_the_same_fields_as_the_api(batch_env, real_mode
     api = TestClient(create_app(["sentiment"])).post("/v1/sentiment", json={"inputs": REVIEWS[:3]}).json()
     for row, result in zip(rows, api["results"]):
         assert {k: v for k, v in row.items() if k not in ("line", "id", "lang")} == result
+
+
+def test_reverting_a_key_to_earlier_bytes_scores_them_again(batch_env, real_models):
+    """A, then B, then A's bytes again: the results must be A's (the current object), not B's."""
+    a, b = jsonl_body(REVIEWS[:4], "a"), jsonl_body(REVIEWS[:6], "b")
+    handler = make_handler(batch_env)
+    for body in (a, b, a):
+        batch_env.put("incoming/sentiment/rev.jsonl", body)
+        batch_env.drain(handler)
+    assert [r["id"] for r in batch_env.jsonl("results/sentiment/rev.jsonl")] == [f"a{i}" for i in range(4)]
+    head = batch_env.s3.head_object(Bucket=batch_env.bucket, Key="incoming/sentiment/rev.jsonl")
+    assert summary_of(batch_env, "results/sentiment/rev.jsonl.summary.json")["source"]["etag"] == head["ETag"].strip('"')
+
+
+def test_two_inputs_never_share_a_results_object(batch_env, real_models):
+    batch_env.put("incoming/sentiment/both.jsonl", jsonl_body(REVIEWS[:3], "p"))
+    batch_env.put("incoming/sentiment/both.jsonl.gz", gzip.compress(jsonl_body(REVIEWS[:5], "z").encode()))
+    batch_env.put("incoming/sentiment/t.csv", "id,text\nc1,fine\n")
+    batch_env.drain(make_handler(batch_env))
+    batch_env.put("incoming/sentiment/t.csv.jsonl", jsonl_body(REVIEWS[:2], "j"))  # maps onto t.csv's results
+    batch_env.drain(make_handler(batch_env))
+    assert [r["id"] for r in batch_env.jsonl("results/sentiment/both.jsonl")] == ["p0", "p1", "p2"]
+    assert [r["id"] for r in batch_env.jsonl("results/sentiment/both.jsonl.gz.jsonl")] == [f"z{i}" for i in range(5)]
+    assert [r["id"] for r in batch_env.jsonl("results/sentiment/t.csv.jsonl")] == ["c1"]  # not overwritten
+    s = summary_of(batch_env, "results/sentiment/t.csv.jsonl.summary.json")
+    assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "output_collision"

@@ -106,7 +106,14 @@ def test_keys_map_inputs_to_outputs():
     k = parse_input_key("incoming/sentiment/team/reviews.csv.gz", s)
     assert (k.task, k.rel, k.format, k.gzip) == ("sentiment", "team/reviews.csv.gz", Format.CSV, True)
     o = output_keys(k, s, '"abc"')
-    assert o.results == "results/sentiment/team/reviews.csv.jsonl"
+    assert o.results == "results/sentiment/team/reviews.csv.gz.jsonl"  # .gz kept: reviews.csv has its own
+    names = ["a.jsonl", "a.jsonl.gz", "a.csv", "a.csv.gz", "a.txt", "a.txt.gz", "a.ndjson", "a.ndjson.gz"]
+    outs = [output_keys(parse_input_key(f"incoming/sentiment/{n}", s), s, "e").results for n in names]
+    assert len(set(outs)) == len(names)  # two inputs never share a results object
+    docs = ["docs/a.txt", "docs/a.txt.gz", "docs/a.md", "docs/a.md.gz"]
+    for task in ("redact", "summarize"):
+        outs = [output_keys(parse_input_key(f"incoming/{task}/{n}", s), s, "e").results for n in docs]
+        assert len(set(outs)) == len(docs)
     assert o.summary == "results/sentiment/team/reviews.csv.gz.summary.json"
     assert o.errors == "errors/sentiment/team/reviews.csv.gz.errors.jsonl"
     doc = parse_input_key("incoming/redact/docs/a.md", s)

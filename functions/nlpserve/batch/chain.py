@@ -176,6 +176,27 @@ class Chain:
         chain.resumed = True
         return chain, None
 
+    @classmethod
+    def reopen(
+        cls,
+        store: LedgerStore,
+        *,
+        lease_s: Callable[[], float],
+        clock: Callable[[], float] = time.time,
+    ) -> tuple[Chain | None, Refusal | None]:
+        """Start a ``done`` object version over under a new chain id: its outputs were replaced since (the
+        key was overwritten by another version and then reverted to this one, or the summary was deleted)."""
+        snap = store.read()
+        if snap is None or snap.body.get("phase") != Phase.DONE.value:
+            return None, Refusal.RACED
+        owner, now = uuid.uuid4().hex, clock()
+        body = {**snap.body, "chain": uuid.uuid4().hex, "phase": Phase.RUNNING.value, "owner": owner,
+                "lease_until": now + lease_s(), "created_at": now, "invocations": 1, "position": None,
+                "uploads": None, "counts": None, "timings": None, "summary": None, "status": None,
+                "seq": int(snap.body.get("seq") or 0) + 1}
+        taken = store.swap(snap, body)
+        return (cls(store, taken, owner, lease_s, clock), None) if taken else (None, Refusal.RACED)
+
     # -- reading -----------------------------------------------------------------------------------------
     @property
     def body(self) -> dict[str, Any]:

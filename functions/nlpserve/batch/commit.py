@@ -7,12 +7,14 @@ in it) and is idempotent: run it again after a crash at any point and it converg
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
 from nlpserve.batch import source
 from nlpserve.batch.chain import Chain
 from nlpserve.batch.config import BatchSettings
+from nlpserve.batch.errors import PermanentFileError, Reason
 from nlpserve.batch.summary import put_summary
 from nlpserve.batch.version import ObjectVersion
 from nlpserve.batch.writers import MultipartWriter
@@ -25,6 +27,7 @@ def finish_commit(s3: Any, settings: BatchSettings, chain: Chain, v: ObjectVersi
     overwritten). Returns the outcome fields of a completed job.
     """
     source.head_current(s3, v.job)
+    check_output_owner(s3, v.bucket, v.keys.results, v.job.key)
     wkw = {"part_size": settings.part_size, "allow_small_parts": True, "metadata": v.output_metadata(chain)}
     uploads, summary = chain.body["uploads"], chain.body["summary"]
     results = MultipartWriter.resume(s3, v.bucket, uploads["results"], check_parts=False, **wkw)
@@ -42,6 +45,30 @@ def finish_commit(s3: Any, settings: BatchSettings, chain: Chain, v: ObjectVersi
     return {"status": "completed", "key": v.job.key, "task": v.inp.task, "records": c["records"],
             "scored": c["scored"], "failed": c["failed"], "invocations": summary["invocations"],
             "results": v.keys.results, "summary": v.keys.summary, "summary_status": summary["status"]}
+
+
+def output_source(s3: Any, bucket: str, key: str) -> str | None:
+    """The input key an existing output was written for (its ``source-key`` metadata); None when absent."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return None
+    meta = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+    return unquote(meta["source-key"]) if meta.get("source-key") else None
+
+
+def check_output_owner(s3: Any, bucket: str, results_key: str, input_key: str) -> None:
+    """Refuse to overwrite the results of ANOTHER input that still exists (two names that map to one output,
+    e.g. ``t.csv`` and ``t.csv.jsonl``): a permanent ``output_collision`` instead of mixing two files."""
+    other = output_source(s3, bucket, results_key)
+    if other is None or other == input_key:
+        return
+    try:
+        s3.head_object(Bucket=bucket, Key=other)
+    except ClientError:
+        return  # the other input is gone: its results are stale and may be replaced
+    raise PermanentFileError(Reason.OUTPUT_COLLISION,
+                             f"{results_key} already holds the results of {other}; rename one of the two inputs")
 
 
 def abort_unsaved(chain: Chain, live: list[MultipartWriter]) -> None:
@@ -82,4 +109,5 @@ def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
         pass  # best effort; the lifecycle rule on _work/ expires leftovers
 
 
-__all__ = ["abort_all", "abort_unsaved", "delete_prefix", "delete_quietly", "finish_commit"]
+__all__ = ["abort_all", "abort_unsaved", "check_output_owner", "delete_prefix", "delete_quietly", "finish_commit",
+           "output_source"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlpserve.batch import source
-from nlpserve.batch.commit import delete_quietly
+from nlpserve.batch.commit import check_output_owner, delete_quietly
 from nlpserve.batch.engine import Counts, Timings
 from nlpserve.batch.errors import PermanentFileError, Reason
 from nlpserve.batch.readers import read_document
@@ -173,6 +173,7 @@ def run_document_job(s3: Any, settings: Any, chain: Any, v: ObjectVersion) -> di
     t2 = time.perf_counter()
     meta = v.output_metadata(chain)
     source.head_current(s3, v.job)  # a newer upload arrived meanwhile: do not overwrite its outputs
+    check_output_owner(s3, v.bucket, v.keys.results, v.job.key)
     outputs: dict[str, Any] = {"results": v.keys.results, "errors": None}
     if out.text is not None:
         ctype = "text/markdown; charset=utf-8" if v.inp.rel.lower().removesuffix(".gz").endswith(".md") else \

@@ -35,7 +35,8 @@ class Reason(str, Enum):
     UNSUPPORTED_FORMAT = "unsupported_format"
     UNKNOWN_TASK = "unknown_task"
     MISSING_TEXT_COLUMN = "missing_text_column"
-    BAD_GZIP = "bad_gzip"  # corrupt compressed data (also mid-stream: what came before it is still read)
+    BAD_GZIP = "bad_gzip"
+    OUTPUT_COLLISION = "output_collision"  # another input's results already live at this file's results key  # corrupt compressed data (also mid-stream: what came before it is still read)
     TRUNCATED_INPUT = "truncated_input"  # the gzip stream ends before its end marker (cut-off upload)
 
 

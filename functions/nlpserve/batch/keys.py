@@ -1,11 +1,11 @@
 """Object keys: what an incoming key means and where its outputs go.
 
 ``incoming/<task>/<rel>``                     -> one input object
-``results/<task>/<rel'>``                      -> scored records, JSONL (``rel'`` = rel without ``.gz``, with
-                                                 ``.jsonl`` appended unless it already ends so)
+``results/<task>/<rel'>``                      -> scored records, JSONL (``rel'`` = rel, with ``.jsonl``
+                                                 appended unless it already ends so; ``.gz`` is kept)
 ``results/<task>/<rel>.summary.json``          -> the summary, written LAST: the commit marker
 ``errors/<task>/<rel>.errors.jsonl``           -> failed records (only when something failed)
-``results/<task>/docs/<rel>``                  -> redacted document (redact, documents mode)
+``results/<task>/docs/<rel>``                  -> redacted document (redact, documents mode; a.txt.gz -> a.txt.gz.txt)
 ``results/<task>/docs/<rel>.entities.json``    -> entity report (redact, documents mode)
 ``results/<task>/docs/<rel>.result.json``      -> summary result (summarize, documents mode)
 ``_work/<task>/<rel>/<etag>/...``              -> continuation spill objects, deleted on completion
@@ -98,11 +98,14 @@ def output_keys(inp: InputKey, settings: BatchSettings, etag: str) -> OutputKeys
     summary = f"{settings.results_prefix}{task}/{rel}.summary.json"
     errors = f"{settings.errors_prefix}{task}/{rel}.errors.jsonl"
     work = f"{settings.work_prefix}{task}/{rel}/{_SAFE.sub('_', etag.strip(chr(34)))}/"
+    # Output names keep the whole input name (``.gz`` included), so two inputs never share an output:
+    # reviews.jsonl -> reviews.jsonl, reviews.jsonl.gz -> reviews.jsonl.gz.jsonl, t.csv -> t.csv.jsonl.
+    # The only names left that could meet (t.csv and t.csv.jsonl) are caught at commit (output_collision).
     if inp.is_document:
-        results = f"{settings.results_prefix}{task}/{base}"
+        inner = "." + base.rsplit(".", 1)[-1] if inp.gzip else ""  # a.txt.gz -> a.txt.gz.txt (plain text)
+        results = f"{settings.results_prefix}{task}/{rel}{inner}"
         if task == "redact":
             return OutputKeys(results, summary, errors, work, entities=f"{results}.entities.json")
-        return OutputKeys(f"{results}.result.json", summary, errors, work)
-    if not base.lower().endswith(".jsonl"):
-        base = base + ".jsonl"
-    return OutputKeys(f"{settings.results_prefix}{task}/{base}", summary, errors, work)
+        return OutputKeys(f"{settings.results_prefix}{task}/{rel}.result.json", summary, errors, work)
+    name = rel if rel.lower().endswith(".jsonl") else rel + ".jsonl"
+    return OutputKeys(f"{settings.results_prefix}{task}/{name}", summary, errors, work)

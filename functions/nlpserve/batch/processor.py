@@ -28,7 +28,14 @@ from botocore.exceptions import ClientError
 
 from nlpserve.batch import checkpoint, source
 from nlpserve.batch.chain import Chain, LedgerStore, Phase, Refusal, lease_seconds, options_hash
-from nlpserve.batch.commit import abort_all, abort_unsaved, delete_prefix, delete_quietly, finish_commit
+from nlpserve.batch.commit import (
+    abort_all,
+    abort_unsaved,
+    delete_prefix,
+    delete_quietly,
+    finish_commit,
+    output_source,
+)
 from nlpserve.batch.config import BatchSettings
 from nlpserve.batch.documents import run_document_job
 from nlpserve.batch.engine import Counts, Position, error_line
@@ -123,6 +130,10 @@ class ObjectProcessor:
             return lease_seconds(remaining, float(s.lease_s))
 
         chain, refusal = Chain.acquire(store, self._identity(version), lease_s=lease_until_end, clock=self.clock)
+        if chain is None and refusal is Refusal.DONE and not self._summary_commits(version):
+            # done once, but the outputs at its keys are no longer this version's (the key was overwritten and
+            # then reverted to these bytes, or the summary was deleted): score it again
+            chain, refusal = Chain.reopen(store, lease_s=lease_until_end, clock=self.clock)
         if chain is None:
             status = "skipped_duplicate" if refusal is Refusal.DONE else "skipped_in_progress"
             return self._log(Outcome(status=status, key=job.key, etag=etag, reason=refusal.value if refusal else None))
@@ -251,7 +262,8 @@ class ObjectProcessor:
         """A permanent, file-level failure: errors object + summary(status=failed); the message succeeds."""
         line = error_line(0, exc.reason, exc.message, None, self.settings.id_field)
         self.s3.put_object(Bucket=job.bucket, Key=keys.errors, Body=line, ContentType="application/x-ndjson")
-        delete_quietly(self.s3, job.bucket, keys.results)  # whatever is there belongs to an older version of the input
+        if output_source(self.s3, job.bucket, keys.results) in (None, job.key):  # never another input's results
+            delete_quietly(self.s3, job.bucket, keys.results)  # an older version's results of this same key
         summary = failed_summary(task_name=task_name, inp=inp, source=info, reason=exc.reason, message=exc.message,
                                  errors_key=keys.errors, started=started, options=options, params=params)
         summary["options_id"] = options_id
