@@ -550,3 +550,35 @@ def test_two_inputs_never_share_a_results_object(batch_env, real_models):
     assert [r["id"] for r in batch_env.jsonl("results/sentiment/t.csv.jsonl")] == ["c1"]  # not overwritten
     s = summary_of(batch_env, "results/sentiment/t.csv.jsonl.summary.json")
     assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "output_collision"
+
+
+def test_a_document_that_cannot_finish_in_one_invocation_fails_clearly_instead_of_timing_out(batch_env, real_models):
+    """A document has no checkpoint inside: if scoring it would outlast a whole invocation, the file gets a
+    failed summary (document_too_large, with the projected time) instead of a timeout on every retry."""
+    import time as _time
+
+    from nlpserve.tasks import get_task
+
+    real = get_task("redact")
+
+    class SlowRedact:  # 0.3 s a segment of 2 kB
+        max_text_bytes = 2000
+        Params = real.Params
+        name, bundle_name = "redact", "ner"
+
+        def run(self, texts: list[str], params: Any) -> list[Any]:
+            _time.sleep(0.3)
+            return real.run(texts, params)
+
+        def model_info(self) -> dict[str, Any]:
+            return real.model_info()
+
+    text = ("Call Jane Doe at 415-555-0100 about the invoice. " * 40 + "\n\n") * 20  # ~40 kB, ~20 segments
+    batch_env.put("incoming/redact/docs/long.txt", text.encode())
+    handler = make_handler(batch_env, task_resolver=lambda _n: SlowRedact(), time_safety_ms=1000)
+    messages = batch_env.receive()
+    batch_env.invoke(handler, [m for m in messages if "s3:TestEvent" not in m["Body"]], budget_ms=3000)
+    s = summary_of(batch_env, "results/redact/docs/long.txt.summary.json")
+    assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "document_too_large"
+    assert "would take about" in s["file_errors"][0]["message"]
+    assert batch_env.dlq_messages() == [] and not batch_env.exists("results/redact/docs/long.txt")

@@ -32,6 +32,33 @@ from nlpserve.tasks import budget
 _SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", " ")
 
 
+class DocumentTooSlow(Exception):
+    """Scoring the rest of a document would not finish before the invocation's deadline."""
+
+    def __init__(self, projected_s: float, left_s: float, done: int, total: int) -> None:
+        super().__init__(f"the document would take about {projected_s:.0f} s ({done} of {total} segments took "
+                         f"the first part); only {left_s:.0f} s are left in this invocation")
+        self.projected_s, self.left_s = projected_s, left_s
+
+
+class Deadline:
+    """Projects a document's scoring time from the segments done so far (a document has no checkpoint inside:
+    it must finish in one invocation) and raises DocumentTooSlow as soon as it cannot."""
+
+    def __init__(self, remaining_ms: Any, safety_ms: int) -> None:
+        self.remaining_ms, self.safety_s = remaining_ms, safety_ms / 1000.0
+        self.started = time.monotonic()
+
+    def check(self, done: int, total: int) -> None:
+        if self.remaining_ms is None or done == 0:
+            return
+        elapsed = time.monotonic() - self.started
+        rest = elapsed / done * (total - done)
+        left = self.remaining_ms() / 1000.0 - self.safety_s
+        if rest > left:
+            raise DocumentTooSlow(elapsed + rest, left + elapsed, done, total)
+
+
 @dataclass
 class DocumentOutput:
     """What a document task produces: ``text`` (the redacted document, redact only) and a JSON ``report``
@@ -43,21 +70,23 @@ class DocumentOutput:
     segment_limit_bytes: int
 
 
-def score_document(task_name: str, task: Any, params: Any, text: str, *, report_entity_text: bool = False) -> DocumentOutput:
+def score_document(task_name: str, task: Any, params: Any, text: str, *, report_entity_text: bool = False,
+                   deadline: Deadline | None = None) -> DocumentOutput:
     """Run a whole document through a document-level task, segmenting it at the task's own byte limit.
 
     The API's per-request work budget (``tasks/budget.py``) does not apply: the batch path's time is bounded by
     the batch function's timeout, not by API Gateway's 29 s.
     """
     with budget.unbounded():
-        return _score_document(task_name, task, params, text, report_entity_text)
+        return _score_document(task_name, task, params, text, report_entity_text, deadline)
 
 
-def _score_document(task_name: str, task: Any, params: Any, text: str, report_entity_text: bool) -> DocumentOutput:
+def _score_document(task_name: str, task: Any, params: Any, text: str, report_entity_text: bool,
+                    deadline: Deadline | None) -> DocumentOutput:
     limit = int(task.max_text_bytes)
     spans = split_segments(text, limit)
     if task_name == "redact":
-        out = redact_document(task, params, text, spans)
+        out = redact_document(task, params, text, spans, deadline)
         if not report_entity_text:  # the report sits next to the redacted file: no PII in it by default
             for ent in out["entities"]:
                 ent.pop("text", None)
@@ -65,7 +94,7 @@ def _score_document(task_name: str, task: Any, params: Any, text: str, report_en
                   "by_type": _count_types(out["entities"]), "segments": len(spans), "truncated": out["truncated"]}
         return DocumentOutput(out["text"], report, len(spans), limit)
     if task_name == "summarize":
-        return DocumentOutput(None, {"segments": len(spans), **summarize_document(task, params, text, spans)},
+        return DocumentOutput(None, {"segments": len(spans), **summarize_document(task, params, text, spans, deadline)},
                               len(spans), limit)
     raise PermanentFileError(Reason.UNSUPPORTED_FORMAT, f"{task_name} has no document mode")
 
@@ -99,8 +128,20 @@ def split_segments(text: str, max_bytes: int) -> list[tuple[int, int]]:
     return spans or [(0, 0)]
 
 
-def redact_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
-    results = task.run([text[s:e] for s, e in spans], params)
+def _run_segments(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]],
+                  deadline: Deadline | None) -> list[Any]:
+    """The task over each segment, one at a time, asking ``deadline`` between segments."""
+    out = []
+    for i, (s, e) in enumerate(spans):
+        if deadline is not None:
+            deadline.check(i, len(spans))
+        out.extend(task.run([text[s:e]], params))
+    return out
+
+
+def redact_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]],
+                    deadline: Deadline | None = None) -> dict[str, Any]:
+    results = _run_segments(task, params, text, spans, deadline)
     parts: list[str] = []
     entities: list[dict[str, Any]] = []
     shift = 0
@@ -119,8 +160,9 @@ def redact_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int
     return {"text": "".join(parts), "entities": entities, "truncated": truncated}
 
 
-def summarize_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
-    results = [r.model_dump(mode="json") for r in task.run([text[s:e] for s, e in spans], params)]
+def summarize_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]],
+                       deadline: Deadline | None = None) -> dict[str, Any]:
+    results = [r.model_dump(mode="json") for r in _run_segments(task, params, text, spans, deadline)]
     if len(spans) == 1:
         return results[0]
     candidates: list[dict[str, Any]] = []
@@ -161,7 +203,8 @@ def _join(candidates: list[dict[str, Any]]) -> tuple[str, list[int]]:
     return "\n\n".join(pieces), starts
 
 
-def run_document_job(s3: Any, settings: Any, chain: Any, v: ObjectVersion) -> dict[str, Any]:
+def run_document_job(s3: Any, settings: Any, chain: Any, v: ObjectVersion, *, remaining_ms: Any = None,
+                     fresh_invocation: bool = True) -> dict[str, Any]:
     """The whole-document job of one object version (``incoming/<task>/docs/...``): read, score, write the
     outputs, then the summary, then mark the ledger done. A document is scored in one invocation; a crash
     before the summary re-runs it whole (its outputs are plain PUTs of the same bytes: idempotent)."""
@@ -169,7 +212,15 @@ def run_document_job(s3: Any, settings: Any, chain: Any, v: ObjectVersion) -> di
     fp = source.open_stream(s3, v.job, v.inp, v.etag, 0, v.source.get("size"))
     doc = read_document(fp, settings.max_document_bytes, partial_ok=True)  # a cut-off .gz: score what is there
     t1 = time.perf_counter()
-    out = score_document(v.inp.task, v.task, v.params, doc.text, report_entity_text=settings.report_entity_text)
+    try:
+        out = score_document(v.inp.task, v.task, v.params, doc.text, report_entity_text=settings.report_entity_text,
+                             deadline=Deadline(remaining_ms, settings.time_safety_ms))
+    except DocumentTooSlow as exc:
+        if not fresh_invocation:
+            raise  # earlier messages used this invocation's time: the processor defers it to a fresh one
+        raise PermanentFileError(Reason.DOCUMENT_TOO_LARGE,
+                                 f"{exc}: even a whole invocation is too short for it; split the document, or "
+                                 f"send it as JSONL records (one paragraph a line)") from exc
     t2 = time.perf_counter()
     meta = v.output_metadata(chain)
     source.head_current(s3, v.job)  # a newer upload arrived meanwhile: do not overwrite its outputs

@@ -37,7 +37,7 @@ from nlpserve.batch.commit import (
     output_source,
 )
 from nlpserve.batch.config import BatchSettings
-from nlpserve.batch.documents import run_document_job
+from nlpserve.batch.documents import DocumentTooSlow, run_document_job
 from nlpserve.batch.engine import Counts, Position, error_line
 from nlpserve.batch.errors import ChainBroken, LeaseLost, PermanentFileError, Reason, SupersededObject
 from nlpserve.batch.events import Job
@@ -147,7 +147,16 @@ class ObjectProcessor:
                 if chain.phase is Phase.COMMITTING:
                     return self._log(Outcome(finish_commit(self.s3, self.settings, chain, v)))
                 if v.inp.is_document:
-                    return self._log(Outcome(run_document_job(self.s3, self.settings, chain, v)))
+                    fresh = self.invocation_budget_ms is None or remaining_ms is None or \
+                        remaining_ms() >= 0.9 * self.invocation_budget_ms
+                    try:
+                        return self._log(Outcome(run_document_job(self.s3, self.settings, chain, v,
+                                                                  remaining_ms=remaining_ms, fresh_invocation=fresh)))
+                    except DocumentTooSlow:
+                        chain.release()
+                        if queue_url is None or self.sqs is None:
+                            raise
+                        return self._defer(v, queue_url)
                 job = RecordsJob(self.s3, self.sqs, self.settings, chain, v, remaining_ms=remaining_ms,
                                  queue_url=queue_url, live=live, clock=self.clock, on_progress=self.on_progress,
                                  logger=self.logger)
