@@ -61,3 +61,21 @@ def test_score_cli_scores_a_local_csv_with_errors_and_summary(sentiment, tmp_pat
     assert errors[0]["reason"] == "empty_text" and errors[0]["line"] == 3
     summary = json.loads((tmp_path / "out" / "reviews.jsonl.summary.json").read_text())
     assert summary["counts"] == {"records": 3, "scored": 2, "failed": 1, "blank": 0}
+
+
+def test_score_cli_exits_3_on_a_cut_off_gzip_with_every_readable_record_scored(sentiment, tmp_path):
+    import gzip
+
+    from nlpserve.batch.cli import batch_app
+    from typer.testing import CliRunner
+
+    body = "".join(json.dumps({"id": i, "text": f"great product number {i}"}) + "\n" for i in range(3000)).encode()
+    whole = gzip.compress(body)
+    src = tmp_path / "cut.jsonl.gz"
+    src.write_bytes(whole[: len(whole) // 2])
+    out = tmp_path / "cut.jsonl"
+    result = CliRunner().invoke(batch_app, ["score", "sentiment", str(src), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 3, result.output
+    summary = json.loads((tmp_path / "cut.jsonl.summary.json").read_text())
+    assert summary["status"] == "partial" and summary["file_errors"][0]["reason"] == "truncated_input"
+    assert summary["counts"]["scored"] > 100

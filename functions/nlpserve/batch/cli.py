@@ -33,7 +33,10 @@ def score(
     params: str | None = typer.Option(None, help="Task params as JSON, e.g. '{\"sentences\": 5}'."),
     progress: bool = typer.Option(True, help="Show a progress bar on stderr."),
 ) -> None:
-    """Score a local file with the same readers, validation and output format as the S3 path."""
+    """Score a local file with the same readers, validation and output format as the S3 path.
+
+    Exit status: 0 complete, 3 partial (the file could only be read in part, e.g. a cut-off .gz).
+    """
     from nlpserve.batch.documents import redact_document, split_segments, summarize_document
     from nlpserve.batch.engine import RecordEngine
     from nlpserve.batch.keys import Format, parse_input_key
@@ -111,6 +114,9 @@ def score(
                "records_per_s": round(c.records / wall, 1) if wall else None}
     target.with_name(target.name + ".summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     typer.echo(json.dumps(summary))
+    if summary["status"] != "complete":  # e.g. a cut-off .gz: every readable record is out, but not the file
+        typer.echo(f"the file could only be read in part: {file_errors[0]['message']}", err=True)
+        raise typer.Exit(3)
 
 
 def _stderr_console() -> Any:
