@@ -122,7 +122,7 @@ class FaultyClient:
             if f.mode == "kill_before":
                 f.dead = True
                 raise Killed(f"killed before {name}")
-            result = attr(**kw)
+            attr(**kw)  # the call takes effect; its answer never reaches the dead process
             f.dead = True
             raise Killed(f"killed after {name}")
 
@@ -168,8 +168,8 @@ class World:
     expected: dict[str, list[str]] = field(default_factory=dict)  # results key -> ids in order
 
     def handler(self, budget_ms: int = 30_000, **settings: Any) -> BatchHandler:
-        base = dict(batch_size=25, part_size=1024, time_safety_ms=20_000, checkpoint_interval_s=0.0,
-                    max_receives=50, s3_max_attempts=1)
+        base: dict[str, Any] = {"batch_size": 25, "part_size": 1024, "time_safety_ms": 20_000,
+                                "checkpoint_interval_s": 0.0, "max_receives": 50, "s3_max_attempts": 1}
         base.update(settings)
         s3 = FaultyClient(self.s3, MUTATING_S3, self.fault, self.calls)
         sqs = FaultyClient(self.sqs, ("send_message",), self.fault, self.calls)
@@ -445,8 +445,8 @@ def test_the_matrix_covers_every_mutating_call_of_a_clean_run(matrix_size: int) 
 def test_three_throttles_in_a_row_are_ridden_out_by_the_retry_mode(world: World) -> None:
     """SlowDown (503) three times in a row on the same PUT, at several points of a file: the batch path's
     botocore retry mode (adaptive, bounded attempts) absorbs them; no message fails, nothing is lost."""
-    import botocore.retries.standard as standard
     from botocore.awsrequest import AWSResponse
+    from botocore.retries import standard
 
     body, good, bad = jsonl(400, bad_every=40)
     world.put("incoming/sentiment/thr.jsonl", body)
@@ -465,12 +465,12 @@ def test_three_throttles_in_a_row_are_ridden_out_by_the_retry_mode(world: World)
         if puts["n"] % 6 in (1, 2, 3):  # three attempts in a row answered SlowDown, then three answered
             puts["throttled"] += 1
             resp = AWSResponse(request.url, 503, {}, _Raw())
-            resp._content = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'  # noqa: SLF001
+            resp._content = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
                              b"<Message>Please reduce your request rate.</Message></Error>")
             return resp
         return None
 
-    import botocore.retries.adaptive as adaptive
+    from botocore.retries import adaptive
 
     original_delay = standard.ExponentialBackoff.delay_amount
     original_limit = adaptive.ClientRateLimiter.on_sending_request

@@ -32,6 +32,7 @@ Invariants (the fault-injection matrix in tests/reliability/test_batch_faults.py
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -234,10 +235,8 @@ class Chain:
 
     def release(self) -> None:
         """Give the lease back after a transient failure, keeping the durable progress (best effort)."""
-        try:
+        with contextlib.suppress(Exception):  # the lease then simply expires
             self.save(release=True)
-        except Exception:  # noqa: BLE001 - the lease then simply expires
-            pass
 
     def finish(self, status: str) -> None:
         """Mark the object version done (committed, failed or superseded): later messages are no-ops."""
