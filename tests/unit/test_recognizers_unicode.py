@@ -247,3 +247,12 @@ def test_international_phone_with_long_groups_or_a_trunk_prefix_is_one_phone(pho
 )
 def test_signed_numbers_versions_dates_and_short_or_long_plus_runs_are_not_phones(text):
     assert not [m for m in find(text) if m.type == "PHONE"], find(text)
+
+
+def test_long_runs_of_digit_groups_with_any_separators_stay_fast():
+    import time
+
+    for text in ["1 " * 50000, "1 2." * 25000, "1234 1234." * 10000, ("1" + " " * 30 + "\n") * 3000]:
+        started = time.perf_counter()
+        assert not [m for m in find(text) if m.type in ("CREDIT_CARD", "BANK_ACCOUNT")]
+        assert time.perf_counter() - started < 2.0

@@ -199,19 +199,27 @@ def _cards(m: re.Match[str]) -> list[Match]:
     groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", m.group())]
     text, base = m.group(), m.start()
     seps = [text[groups[k][1] : groups[k + 1][0]] for k in range(len(groups) - 1)]
+    count, short, wide = [0], [0], [0]  # in groups[:k]: digits, groups under 3 digits; in seps[:k]: wide ones
+    for a, b in groups:
+        count.append(count[-1] + b - a)
+        short.append(short[-1] + (b - a < 3))
+    for sep in seps:
+        wide.append(wide[-1] + (sep not in (" ", "-")))
     found: list[Match] = []
     i = 0
     while i < len(groups):
         best = None
-        for j in range(min(len(groups) - 1, i + 18), i - 1, -1):  # 19 digits are at most 19 groups
-            digits = "".join(text[a:b] for a, b in groups[i : j + 1])
-            if not 13 <= len(digits) <= 19:
+        # a stretch from group i goes on past it only if the separator before it differs from the one after
+        last = i if 0 < i < len(seps) and seps[i - 1] == seps[i] else min(len(groups) - 1, i + 18)
+        for j in range(last, i - 1, -1):  # 19 digits are at most 19 groups
+            if not 13 <= count[j + 1] - count[i] <= 19:
                 continue
-            inner = {seps[k] for k in range(i, j)}
-            if inner - {" ", "-"} and any(b - a < 3 for a, b in groups[i : j + 1]):
+            if wide[j] - wide[i] and short[j + 1] - short[i]:
                 continue
+            inner = seps[i:j]
             if (i > 0 and seps[i - 1] in inner) or (j + 1 < len(groups) and seps[j] in inner):
                 continue  # the same separator goes on: part of a longer number (a 26-digit account)
+            digits = "".join(text[a:b] for a, b in groups[i : j + 1])
             if _luhn(digits):
                 best = j
                 break
