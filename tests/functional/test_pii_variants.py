@@ -73,6 +73,44 @@ def test_grouped_account_numbers_are_redacted_whole_as_one_entity(client, text, 
     assert not any(ch.isdigit() for ch in result["text"].replace("INV0042", "")), result["text"]
 
 
+# -- issue 7 B3, break-test leaks: any separator run, international phones, partial model spans -----------
+
+
+@pytest.mark.parametrize(
+    "text, value, kind",
+    [
+        ("IBAN DE89  3704  0044  0532  0130  00 thanks", "DE89  3704  0044  0532  0130  00", "BANK_ACCOUNT"),
+        ("IBAN DE89.3704.0044.0532.0130.00 dots", "DE89.3704.0044.0532.0130.00", "BANK_ACCOUNT"),
+        ("My IBAN is DE89\t3704\t0044\t0532\t0130\t00 thanks", "DE89\t3704\t0044\t0532\t0130\t00", "BANK_ACCOUNT"),
+        ("My IBAN is DE89 3704 0044\n0532 0130 00 thanks", "DE89 3704 0044\n0532 0130 00", "BANK_ACCOUNT"),
+        ("IBAN DE89/3704/0044/0532/0130/00 ok", "DE89/3704/0044/0532/0130/00", "BANK_ACCOUNT"),
+        ("IBAN DE89\u2009\u20093704\u2009\u20090044\u2009\u20090532\u2009\u20090130\u2009\u200900 ok",
+         "DE89\u2009\u20093704\u2009\u20090044\u2009\u20090532\u2009\u20090130\u2009\u200900", "BANK_ACCOUNT"),
+        ("card 4111.1111.1111.1111 dots", "4111.1111.1111.1111", "CREDIT_CARD"),
+        ("card 4111  1111  1111  1111 double space", "4111  1111  1111  1111", "CREDIT_CARD"),
+        ("card 4111\t1111\t1111\t1111 tabs", "4111\t1111\t1111\t1111", "CREDIT_CARD"),
+        ("Call me on +44 7911 123456 tomorrow.", "+44 7911 123456", "PHONE"),
+        ("Call me on +49 30 1234567 tomorrow.", "+49 30 1234567", "PHONE"),
+        ("Call me on +49 (0)30 1234567 tomorrow.", "+49 (0)30 1234567", "PHONE"),
+        ("Call me on +91 98765 43210 tomorrow.", "+91 98765 43210", "PHONE"),
+        ("Call me on +55 11 91234-5678 tomorrow.", "+55 11 91234-5678", "PHONE"),
+        ("Call me on +1 415 5550100 tomorrow.", "+1 415 5550100", "PHONE"),
+    ],
+)
+def test_break_test_leaks_are_redacted_whole_as_one_entity(client, text, value, kind):
+    result = redact(client, text)
+    start = text.index(value)
+    covering = [e for e in result["entities"] if e["start"] < start + len(value) and start < e["end"]]
+    assert [(e["type"], e["text"]) for e in covering] == [(kind, value)], result
+    assert not any(ch.isdigit() for ch in result["text"]), result["text"]
+
+
+def test_dates_versions_and_decimals_do_not_become_phones_or_cards(client):
+    text = "Released v1.2.3 on 2024-01-05 at 10.30, up +3.5% to 4.25; build 12/05/2024."
+    result = redact(client, text)
+    assert not [e for e in result["entities"] if e["type"] in ("PHONE", "CREDIT_CARD", "BANK_ACCOUNT")], result
+
+
 def test_plain_and_variant_texts_get_the_same_entities(client):
     plain = "Hi, I'm Jane Doe. Email jane.doe@example.com or call 415-555-0100. I live in Springfield."
     variant = (plain.replace("-", "\u2011").replace(" ", "\u00a0", 3).replace("jane.doe@example.com", "ｊａｎｅ.ｄｏｅ＠example.com"))

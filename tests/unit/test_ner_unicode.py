@@ -1,6 +1,6 @@
 """NER span logic around the matching form: grouped numbers become one entity, offsets map back exactly."""
 
-from nlpserve.tasks.ner import Entity, complete_grouped_numbers, to_original
+from nlpserve.tasks.ner import Entity, complete_grouped_numbers, merge_patterns, to_original
 from nlpserve.text import normalize_for_matching
 
 
@@ -42,3 +42,45 @@ def test_to_original_maps_spans_and_keeps_entities_apart():
     out = to_original(norm, found)
     assert [(e.type, e.text) for e in out] == [("A", "ﬁ"), ("B", "\u200bx"), ("EMAIL", "jörg@example.de")]
     assert all(original[e.start : e.end] == e.text for e in out)
+
+
+# -- issue 7 B3: a pattern match is redacted whole whatever part of it the model tagged -------------------
+
+
+def test_model_entity_on_part_of_a_phone_pattern_gives_way_to_the_full_match():
+    text = "Call me on +44 7911 123456 tomorrow."
+    out = merge_patterns(text, [ent(text, "+", "PHONE")])
+    assert spans(text, out) == [("PHONE", "+44 7911 123456")]
+
+
+def test_model_entity_of_another_type_on_a_minority_of_a_phone_match_does_not_leave_the_rest_readable():
+    text = "Call me on +44 7911 123456 tomorrow."
+    out = merge_patterns(text, [ent(text, "7911", "ZIP_CODE")])
+    assert spans(text, out) == [("PHONE", "+44 7911 123456")]
+
+
+def test_model_type_covering_most_of_a_phone_shaped_match_is_kept_on_the_whole_span():
+    text = "My SSN is 123 45 6789."
+    out = merge_patterns(text, [ent(text, "123 45", "SSN")])
+    assert spans(text, out) == [("SSN", "123 45 6789")]
+
+
+def test_model_groups_on_an_iban_become_the_one_bank_account():
+    text = "IBAN DE89  3704  0044  0532  0130  00 thanks"
+    out = merge_patterns(text, [ent(text, "0044", "PHONE"), ent(text, "00", "ZIP_CODE", after="0130  ")])
+    assert spans(text, out) == [("BANK_ACCOUNT", "DE89  3704  0044  0532  0130  00")]
+
+
+def test_a_model_entity_mostly_outside_a_pattern_keeps_its_outside_part_and_spill_over_is_dropped():
+    text = "Jane Doe jane@example.com and card 3782 822463 10005 ok"
+    found = [ent(text, "Jane Doe jane", "GIVEN_NAME"), ent(text, "10005 ok", "ZIP_CODE")]
+    out = merge_patterns(text, found)
+    assert spans(text, out) == [("GIVEN_NAME", "Jane Doe"), ("EMAIL", "jane@example.com"),
+                                ("CREDIT_CARD", "3782 822463 10005")]
+
+
+def test_grouped_number_with_double_spaces_tabs_or_a_line_break_widens_as_one():
+    for sep in ["  ", "\t", "\n", " \n "]:
+        text = f"Account number: 1234{sep}5678{sep}9012{sep}3456{sep}78, thanks"
+        out = complete_grouped_numbers(text, [ent(text, "78", "ZIP_CODE")])
+        assert spans(text, out) == [("ZIP_CODE", sep.join(["1234", "5678", "9012", "3456", "78"]))]

@@ -188,3 +188,71 @@ def test_any_written_form_is_found_whole_with_exact_offsets(kind_value, before, 
 )
 def test_urls_in_unicode_text_stop_at_unicode_punctuation(text, url):
     assert only(text, "URL") == url
+
+
+# -- issue 7 B3: any separator run between groups, international phones --------------------------------------
+
+_IBAN_SEPARATED = "DE89{s}3704{s}0044{s}0532{s}0130{s}00"
+
+
+@pytest.mark.parametrize(
+    "sep", ["  ", "\t", ".", "-", "/", "\u2009\u2009", " \n", "\n", " . ", "\u00a0\u00a0"],
+)
+def test_iban_with_any_separator_run_between_groups_is_one_bank_account(sep):
+    value = _IBAN_SEPARATED.format(s=sep)
+    assert only(f"IBAN {value} thanks", "BANK_ACCOUNT") == value
+
+
+def test_iban_line_break_inside_a_group_list_and_two_line_breaks_end_it():
+    text = "My IBAN is DE89 3704 0044\n0532 0130 00 thanks"
+    assert only(text, "BANK_ACCOUNT") == "DE89 3704 0044\n0532 0130 00"
+    assert not [m for m in find("IBAN DE89 3704 0044\n\n0532 0130 00") if m.type == "BANK_ACCOUNT"]
+
+
+def test_iban_with_wide_separators_but_a_wrong_check_digit_is_not_an_iban():
+    assert not [m for m in find("IBAN DE88  3704  0044  0532  0130  00") if m.type == "BANK_ACCOUNT"]
+
+
+@pytest.mark.parametrize("sep", ["  ", "\t", ".", "/", " - ", "\u00a0\u00a0", " \n"])
+def test_card_with_any_separator_run_between_groups_is_one_card(sep):
+    value = sep.join(["4111", "1111", "1111", "1111"])
+    assert only(f"card {value} thanks", "CREDIT_CARD") == value
+
+
+def test_card_followed_by_an_expiry_is_the_card_and_luhn_still_decides():
+    assert only("card 4111.1111.1111.1111 12/28", "CREDIT_CARD") == "4111.1111.1111.1111"
+    assert not [m for m in find("card 4111.1111.1111.1112 ok") if m.type == "CREDIT_CARD"]
+    # four groups of a longer number written the same way are not a card, even when they pass Luhn
+    assert not [m for m in find("Rachunek: 61 1090 1014 0000 0712 1981 2874") if m.type == "CREDIT_CARD"]
+
+
+def test_short_groups_with_dots_or_slashes_do_not_join_into_a_card():
+    for text in ["on 12/05/2024 at 10.30.15 v1.2.3.4.5.6.7", "7.99.4.12.2024.5.5"]:
+        assert not [m for m in find(text) if m.type == "CREDIT_CARD"], text
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["+44 7911 123456", "+49 30 1234567", "+49 (0)30 1234567", "+91 98765 43210", "+55 11 91234-5678",
+     "+1 415 5550100", "+33 1 42 68 53 00", "+44 (0)20 7946 0958", "+4930 12345678", "+49\u00a030\u00a01234567"],
+)
+def test_international_phone_with_long_groups_or_a_trunk_prefix_is_one_phone(phone):
+    assert only(f"Call me on {phone} tomorrow.", "PHONE") == phone
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Up +3.5% on 2024-01-05", "version +1.2.3 released", "score +12 -4", "+49 30", "temp +2.5 to +7.25",
+     "+2024-01-05", "+1234567890123456789 too long"],
+)
+def test_signed_numbers_versions_dates_and_short_or_long_plus_runs_are_not_phones(text):
+    assert not [m for m in find(text) if m.type == "PHONE"], find(text)
+
+
+def test_long_runs_of_digit_groups_with_any_separators_stay_fast():
+    import time
+
+    for text in ["1 " * 50000, "1 2." * 25000, "1234 1234." * 10000, ("1" + " " * 30 + "\n") * 3000]:
+        started = time.perf_counter()
+        assert not [m for m in find(text) if m.type in ("CREDIT_CARD", "BANK_ACCOUNT")]
+        assert time.perf_counter() - started < 2.0

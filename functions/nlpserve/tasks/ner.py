@@ -22,8 +22,10 @@ from nlpserve.tasks.base import Task, TaskParams, TaskResult, softmax
 from nlpserve.text import Normalized, check_param_strings, normalize_for_matching
 
 WINDOW_OVERLAP = 32
-# A number written in digit groups joined by one space or dash (in matching form): "1234 5678 9012 3456 78".
-_GROUPED_NUMBER = re.compile(r"(?<!\w)\d+(?:[ -]\d+)+(?!\w)")
+# A number written in digit groups joined by spaces, tabs or dashes, or one line break (in matching form):
+# "1234 5678 9012 3456 78", "1234  5678\t9012". Not dots or slashes: without a checksum to confirm it, a
+# date or a decimal must not join a neighbouring number.
+_GROUPED_NUMBER = re.compile(r"(?<!\w)\d+(?:(?:[ \t-]+|[ \t]*\n[ \t]*)\d+)+(?!\w)")
 _GROUPED_MIN_DIGITS = 6
 # Rampart tags every word piece of these as B-*; pieces separated by a space still form one value.
 _SPACE_JOINED = {"PHONE", "STREET_NAME", "CITY", "SECONDARY_ADDRESS", "BANK_ACCOUNT", "TAX_ID", "GOVERNMENT_ID"}
@@ -185,27 +187,70 @@ def decode_tokens(rows: list[np.ndarray], labels: list[str], spans: list[tuple[i
 
 
 def merge_patterns(text: str, entities: list[Entity]) -> list[Entity]:
-    """Exact pattern matches replace the model spans they overlap; everything sorted by offset.
+    """Exact pattern matches win over the model spans they overlap; everything sorted by offset.
 
     ``text`` is in matching form (``normalize_for_matching``) and ``entities`` have offsets into it.
 
-    A phone-shaped match only replaces model PHONE spans: digit groups may be a tax id or an account number,
-    and then the model's reading (from context) is kept.
+    Every pattern match is redacted over its full span, whatever part of it the model tagged (the model
+    may tag only the ``+`` of ``+44 7911 123456``, or one group of an IBAN). A phone-shaped match may be
+    another number (a tax id, an account number): when one model entity of another type covers at least
+    half of its digits, that type is kept, on the union of both spans. A model entity that lies mostly
+    outside every pattern match keeps its parts outside them (when they hold a letter or digit); one that
+    lies mostly inside one is dropped (its spill-over, like "ok" in "10005 ok", is noise).
     """
     matches = recognizers.find_normalized(text)
     if not matches:
         return entities
 
-    def overlaps(e: Entity, m: recognizers.Match) -> bool:
-        return e.start < m.end and m.start < e.end
+    def digits(lo: int, hi: int) -> int:
+        return sum(ch.isdigit() for ch in text[lo:hi])
 
-    matches = [
-        m for m in matches
-        if m.type in recognizers.EXACT_TYPES or not any(overlaps(e, m) and e.type != "PHONE" for e in entities)
-    ]
-    kept = [e for e in entities if not any(overlaps(e, m) for m in matches)]
-    kept += [Entity(type=m.type, text=text[m.start : m.end], start=m.start, end=m.end, score=1.0, source="pattern") for m in matches]
-    return sorted(kept, key=lambda e: e.start)
+    merged: list[Entity] = []
+    for m in matches:
+        entity = Entity(type=m.type, text=text[m.start : m.end], start=m.start, end=m.end, score=1.0, source="pattern")
+        if m.type not in recognizers.EXACT_TYPES:
+            others = [e for e in entities if e.start < m.end and m.start < e.end and e.type != "PHONE"]
+            if others:
+                main = max(others, key=lambda e: digits(max(e.start, m.start), min(e.end, m.end)))
+                if 2 * digits(max(main.start, m.start), min(main.end, m.end)) >= digits(m.start, m.end):
+                    lo, hi = min(m.start, main.start), max(m.end, main.end)
+                    entity = main.model_copy(update={"start": lo, "end": hi, "text": text[lo:hi]})
+        merged.append(entity)
+    spans = sorted((e.start, e.end) for e in merged)
+    for e in entities:
+        parts = _outside(e.start, e.end, spans)
+        outside = sum(ch.isalnum() for lo, hi in parts for ch in text[lo:hi])
+        if 2 * outside < sum(ch.isalnum() for ch in text[e.start : e.end]):
+            continue  # mostly the pattern's value: the model's spill-over ("10005 ok") is noise
+        for lo, hi in parts:
+            while lo < hi and not text[lo].isalnum():
+                lo += 1
+            while hi > lo and not text[hi - 1].isalnum():
+                hi -= 1
+            if lo < hi:
+                merged.append(e.model_copy(update={"start": lo, "end": hi, "text": text[lo:hi]}))
+    out: list[Entity] = []
+    for e in sorted(merged, key=lambda e: (e.start, -e.end)):
+        if out and e.start < out[-1].end:  # a model type widened over a neighbour: one entity covers both
+            if e.end > out[-1].end:
+                out[-1] = out[-1].model_copy(update={"end": e.end, "text": text[out[-1].start : e.end]})
+            continue
+        out.append(e)
+    return out
+
+
+def _outside(start: int, end: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of [start, end) that no span in ``spans`` (sorted) covers."""
+    parts, pos = [], start
+    for lo, hi in spans:
+        if hi <= pos or lo >= end:
+            continue
+        if lo > pos:
+            parts.append((pos, lo))
+        pos = max(pos, hi)
+    if pos < end:
+        parts.append((pos, end))
+    return parts
 
 
 def complete_grouped_numbers(text: str, entities: list[Entity]) -> list[Entity]:
@@ -213,7 +258,7 @@ def complete_grouped_numbers(text: str, entities: list[Entity]) -> list[Entity]:
 
     The model reads an account number written in groups piece by piece and may tag some groups and not
     others ("1234 5678 9012 3456 [ZIP_CODE]"), or split one number into several types; the rest stays
-    readable. For a run of at least two digit groups joined by one space or dash (``_GROUPED_NUMBER``, at
+    readable. For a run of at least two digit groups joined by spaces or dashes (``_GROUPED_NUMBER``, at
     least 6 digits) that a model entity touches, the run and every model entity on it become one entity
     of the type that covers most of its digits. Runs a pattern matched are left as the pattern found them
     (IBAN, card, SSN and phone patterns know their exact extent); ``text`` is in matching form.

@@ -30,7 +30,18 @@ _URL = re.compile(r"(?<![A-Za-z0-9_])(?:https?://|www\.)[^\s<>\"']+", re.IGNOREC
 _IPV4 = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", re.ASCII)
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b", re.ASCII)
 _ITIN = re.compile(r"\b9\d{2}-(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])-\d{4}\b", re.ASCII)
-_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b", re.ASCII)
+# Separators a grouped number may have between its groups (in matching form, where every Unicode space is
+# " " and every dash "-"): a run of spaces, tabs, dots, dashes and slashes, with at most one line break.
+_SEP = r"(?:[ \t./-]*\n[ \t./-]*|[ \t./-]+)"
+_SEP_RUN = re.compile(_SEP)
+# A card candidate: digit groups joined by separator runs (or none), not glued to more digits or letters.
+_CARD = re.compile(rf"(?<!\w)\d+(?:{_SEP}\d+)*(?![\w])", re.ASCII)
+# International phone: +country code, optional (0) trunk prefix and (area), then groups of up to 8 digits
+# (E.164 allows 15 digits in all); "+44 7911 123456", "+49 (0)30 1234567", "+55 11 91234-5678".
+_INTL_PHONE = re.compile(
+    r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(\d{1,5}\))?[ .-]?\d{1,8}(?:[ .-]\d{1,8}){0,5}(?![\w-])(?![ .-]\d)",
+    re.ASCII,
+)
 # Phones only with visible structure (separators or brackets), so bare digit runs stay with the model.
 # Phone candidates: optional +country code, optional (area), then 2-6 digit groups split by one separator.
 # Not a piece of a longer digit sequence (IBANs, ids written in groups): no digit group right before/after.
@@ -145,7 +156,8 @@ def _emails(text: str) -> list[Match]:
 
 
 def _ibans(text: str) -> list[Match]:
-    """IBANs in electronic (``DE89370400440532013000``) or paper form (groups split by one space or dash).
+    """IBANs in electronic (``DE89370400440532013000``) or paper form (groups split by any separator run:
+    spaces, tabs, dots, dashes, slashes, at most one line break: ``DE89  3704.0044\t0532``).
 
     The country's registered length says where the number ends, so a following word is never swallowed;
     the structure and mod-97 check make a false match on other text about 1 in 97 x format odds.
@@ -164,14 +176,58 @@ def _ibans(text: str) -> list[Match]:
                 chars.append(ch)
                 need -= 1
                 pos += 1
-            elif ch in " -" and pos + 1 < n and text[pos + 1].isascii() and text[pos + 1].isalnum():
-                pos += 1
+            elif (sep := _SEP_RUN.match(text, pos)) and sep.end() < n and text[sep.end()].isascii() and text[sep.end()].isalnum():
+                pos = sep.end()
             else:
                 break
         if need or (pos < n and text[pos].isascii() and text[pos].isalnum()):
             continue
         if iban_valid("".join(chars)):
             found.append(Match("BANK_ACCOUNT", m.start(), pos))
+    return found
+
+
+def _cards(m: re.Match[str]) -> list[Match]:
+    """Luhn-valid card numbers (13-19 digits) in a run of digit groups, each one or more whole groups.
+
+    Written with a single space or dash, or none, the groups may be of any size (``4111 11111111 1111``);
+    a wider separator (two spaces, a tab, a dot, a slash, a line break) only joins groups of 3 or more
+    digits, so dates and version numbers stay apart. The longest valid stretch of whole groups wins
+    (``4111.1111.1111.1111 12/28`` is still the card), but not one inside a longer number written with
+    the same separator (4 groups of a 26-digit account number may pass Luhn by chance).
+    """
+    groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", m.group())]
+    text, base = m.group(), m.start()
+    seps = [text[groups[k][1] : groups[k + 1][0]] for k in range(len(groups) - 1)]
+    count, short, wide = [0], [0], [0]  # in groups[:k]: digits, groups under 3 digits; in seps[:k]: wide ones
+    for a, b in groups:
+        count.append(count[-1] + b - a)
+        short.append(short[-1] + (b - a < 3))
+    for sep in seps:
+        wide.append(wide[-1] + (sep not in (" ", "-")))
+    found: list[Match] = []
+    i = 0
+    while i < len(groups):
+        best = None
+        # a stretch from group i goes on past it only if the separator before it differs from the one after
+        last = i if 0 < i < len(seps) and seps[i - 1] == seps[i] else min(len(groups) - 1, i + 18)
+        for j in range(last, i - 1, -1):  # 19 digits are at most 19 groups
+            if not 13 <= count[j + 1] - count[i] <= 19:
+                continue
+            if wide[j] - wide[i] and short[j + 1] - short[i]:
+                continue
+            inner = seps[i:j]
+            if (i > 0 and seps[i - 1] in inner) or (j + 1 < len(groups) and seps[j] in inner):
+                continue  # the same separator goes on: part of a longer number (a 26-digit account)
+            digits = "".join(text[a:b] for a, b in groups[i : j + 1])
+            if _luhn(digits):
+                best = j
+                break
+        if best is None:
+            i += 1
+            continue
+        found.append(Match("CREDIT_CARD", base + groups[i][0], base + groups[best][1]))
+        i = best + 1
     return found
 
 
@@ -200,15 +256,17 @@ def find_normalized(text: str) -> list[Match]:
         found.append(Match("TAX_ID", m.start(), m.end()))
     found.extend(_ibans(text))
     for m in _CARD.finditer(text):
-        digits = re.sub(r"[ -]", "", m.group())
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            found.append(Match("CREDIT_CARD", m.start(), m.end()))
+        found.extend(_cards(m))
+    for m in _INTL_PHONE.finditer(text):
+        digits = sum(c.isdigit() for c in m.group()) - m.group().count("(0)")
+        if 8 <= digits <= 15 and not _NOT_PHONE.search(m.group()):
+            found.append(Match("PHONE", m.start(), m.end()))
     for m in _PHONE.finditer(text):
         value = m.group()
         digits = sum(c.isdigit() for c in value)
         groups = len(re.split(r"[ .-]+", value.lstrip("+")))
         structured = value.startswith(("+", "(")) or groups >= 3
-        if 7 <= digits <= 15 and structured and not _NOT_PHONE.fullmatch(value):
+        if 7 <= digits <= 15 and structured and not _NOT_PHONE.fullmatch(value.lstrip("+")):
             found.append(Match("PHONE", m.start(), m.end()))
     found.sort(key=lambda x: (x.start, -(x.end - x.start)))
     kept: list[Match] = []
