@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from nlpserve import config
 from nlpserve.api import create_app
-from nlpserve.handlers import _api, _events  # noqa: F401 - _api now: its Logger binds stdout outside capsys
+from nlpserve.handlers import _api, _events
 from nlpserve.lambda_context import LocalContext
 from reliability.api_contract import ERROR_TABLE, error_shape_problem
 
@@ -274,6 +276,43 @@ def test_rest_v1_path_without_the_stage_is_kept(sentiment):
     assert call(sentiment, event)[0] == 200
 
 
+@pytest.fixture(scope="module")
+def is_route(sentiment):
+    """The predicate the real handler strips stages with, asked of the real app's router."""
+    return _api._route_matcher(sentiment.app)
+
+
+def test_the_route_matcher_knows_every_route_of_the_real_app(is_route):
+    """FastAPI 0.16x keeps included routers as path-less `_IncludedRouter`s: reading `route.path` found only
+    docs/redoc/openapi.json, so `/v1/...` and `/health` were unknown and a stage named `v1` ate the route."""
+    for path in ["/v1/sentiment", "/v1/similarity", "/v1/no-such-task", "/health", "/v1/models", "/docs", "/openapi.json"]:
+        assert is_route(path), path
+    for path in ["/", "/sentiment", "/prod/v1/sentiment", "/v1/v1/sentiment", "/v1/sentiment/", "/healthz"]:
+        assert not is_route(path), path
+
+
+def test_the_route_matcher_sees_routes_however_they_were_added():
+    from fastapi import APIRouter, FastAPI
+    from nlpserve.api.paths import is_routed
+    from starlette.routing import Mount
+
+    def endpoint() -> dict:
+        return {}
+
+    inner = APIRouter(prefix="/inner")
+    inner.add_api_route("/leaf", endpoint, methods=["POST"])
+    outer = APIRouter(prefix="/outer")
+    outer.include_router(inner)
+    app = FastAPI()
+    app.include_router(outer)
+    app.add_api_route("/plain", endpoint, methods=["GET"])
+    app.router.routes.append(Mount("/static", app=lambda scope, receive, send: None))
+    for path in ["/outer/inner/leaf", "/plain", "/static/x.css"]:
+        assert is_routed(app, path), path
+    for path in ["/outer", "/inner/leaf", "/leaf", "/plain/x"]:
+        assert not is_routed(app, path), path
+
+
 @pytest.mark.parametrize(
     "stage, path, routed",
     [
@@ -283,14 +322,81 @@ def test_rest_v1_path_without_the_stage_is_kept(sentiment):
         ("$default", "/$default/v1/sentiment", "/$default/v1/sentiment"),
         ("v1", "/v1/v1/sentiment", "/v1/sentiment"),  # a stage named like a route
         ("v1", "/v1/sentiment", "/v1/sentiment"),  # ...is not stripped from the route itself
+        ("v1", "/v1/health", "/health"),
         ("health", "/health", "/health"),
+        ("health", "/health/health", "/health"),
+        ("docs", "/docs", "/docs"),
         (None, "/prod/v1/sentiment", "/prod/v1/sentiment"),
         (7, "/7/v1/sentiment", "/7/v1/sentiment"),
     ],
 )
-def test_stage_stripping_rules(stage, path, routed):
-    roots = {"v1", "health", "docs", "openapi.json", "redoc"}
-    assert _events.strip_prefixes(path, stage, "", roots) == routed
+def test_stage_stripping_rules(is_route, stage, path, routed):
+    assert _events.strip_prefixes(path, stage, "", is_route) == routed
+
+
+def _v2_at(path, stage, method="POST"):
+    event = v2(rawPath=path)
+    event["requestContext"].update(stage=stage, http={**event["requestContext"]["http"], "path": path, "method": method})
+    if method == "GET":
+        event["body"] = None
+    return event
+
+
+def _v1_at(path, stage, method="POST"):
+    event = v1(path=path, httpMethod=method)
+    event["requestContext"]["stage"] = stage
+    if method == "GET":
+        event["body"] = None
+    return event
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(_v1_at("/v1/sentiment", "v1"), id="REST stage v1"),
+        pytest.param(_v1_at("/health", "health", "GET"), id="REST stage health GET /health"),
+        pytest.param(_v1_at("/v1/sentiment", "health"), id="REST stage health POST /v1/sentiment"),
+        pytest.param(_v2_at("/v1/sentiment", "v1"), id="HTTP API custom domain -> stage v1"),
+        pytest.param(_v2_at("/health", "health", "GET"), id="HTTP API custom domain -> stage health"),
+        pytest.param(_v2_at("/v1/v1/sentiment", "v1"), id="HTTP API named stage v1"),
+        pytest.param(_v2_at("/health/health", "health", "GET"), id="HTTP API named stage health"),
+    ],
+)
+def test_a_stage_named_like_a_route_is_served_through_the_real_handler(sentiment, event):
+    """The break test: REST stage `v1` was a 404 "no route for POST /sentiment" on every request."""
+    status, body = call(sentiment, event)
+    assert status == 200, body
+    assert body.get("results") or body.get("status") == "ok"
+
+
+# -- D3b: exact paths, no redirects --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "event, method, path",
+    [
+        pytest.param(_v2_at("/v1/sentiment/", "$default"), "POST", "/v1/sentiment", id="v2"),
+        pytest.param(_v2_at("/prod/v1/sentiment/", "prod"), "POST", "/v1/sentiment", id="v2 named stage"),
+        pytest.param(_v2_at("/health/", "$default", "GET"), "GET", "/health", id="v2 health"),
+        pytest.param(_v1_at("/v1/sentiment/", "prod"), "POST", "/v1/sentiment", id="v1"),
+        pytest.param(_v1_at("/health/", "prod", "GET"), "GET", "/health", id="v1 health"),
+    ],
+)
+def test_a_trailing_slash_is_a_json_404_never_a_redirect(sentiment, event, method, path):
+    """It was a 307 with an empty body and a Location without the stage (https://mangum:80/health)."""
+    response = sentiment(event, LocalContext())
+    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    assert response["statusCode"] == 404 and "location" not in headers
+    body = json.loads(response["body"])
+    assert error_shape_problem(404, body) is None and body["error_type"] == "not_found"
+    assert f"no route for {method} {path}/" in body["error"] and "trailing slash" in body["error"]
+
+
+def test_a_trailing_slash_is_a_404_from_the_app_too(client):
+    for method, path in [("POST", "/v1/sentiment/"), ("GET", "/health/"), ("GET", "/docs/"), ("GET", "/nope/")]:
+        r = client.request(method, path, json={"inputs": "hi"}, follow_redirects=False)
+        assert r.status_code == 404 and r.json()["error_type"] == "not_found", (path, r.text)
+    assert client.post("/v1/sentiment", json={"inputs": "hi"}).status_code == 200
 
 
 def test_nlp_api_base_path_is_removed_on_a_segment_boundary(models_dir, monkeypatch):
@@ -453,3 +559,102 @@ def test_every_error_type_in_the_code_is_in_the_readme_table():
              if isinstance(cls, type) and issubclass(cls, errors_module.NlpError)}
     missing = types - ERROR_TABLE
     assert not missing, f"error types missing from the README's table: {sorted(missing)}"
+
+
+# -- D4b: every error body is small, whatever the request --------------------------------------------------
+
+MAX_ERROR_BODY = 64_000  # far under Lambda's 6 MB response limit
+
+
+def _unknown_keys(n, width=1):
+    return ",".join(f'"k{i:0{width}d}":0' for i in range(n))
+
+
+def _small_error(response):
+    """The answer is an error in the one shape, under MAX_ERROR_BODY bytes, with at most 20 details."""
+    status, raw = response["statusCode"], response["body"]
+    assert 400 <= status < 500, raw[:300]
+    assert len(raw.encode("utf-8")) < MAX_ERROR_BODY, (status, len(raw), raw[:300])
+    body = json.loads(raw)
+    assert error_shape_problem(status, body) is None, raw[:300]
+    assert len(body.get("details", [])) <= 20
+    return status, body
+
+
+# The break test's bodies (978,907 bytes of 90,000 unknown fields gave an 8.1 MB 422; 9.3 MB under parameters).
+BIG_BODIES = {
+    "90k unknown top-level keys": ("/v1/sentiment", '{"inputs": "hi", ' + _unknown_keys(90_000) + "}"),
+    "90k unknown parameters": ("/v1/sentiment", '{"inputs": "hi", "parameters": {' + _unknown_keys(90_000) + "}}"),
+    "similarity 90k unknown keys": (
+        "/v1/similarity", '{"source": "a", "targets": [' + ",".join(['"b"'] * 64) + "], " + _unknown_keys(90_000) + "}"
+    ),
+    "one 990 kB key": ("/v1/sentiment", '{"inputs": "hi", "' + "k" * 990_000 + '": 0}'),
+    "a 990 kB wrong-typed value": ("/v1/sentiment", '{"inputs": "hi", "parameters": {"return_all_scores": "' + "x" * 990_000 + '"}}'),
+    "64 ints": ("/v1/sentiment", '{"inputs": [' + ",".join(["1"] * 64) + "]}"),
+}
+
+
+@pytest.mark.parametrize("name", list(BIG_BODIES))
+def test_a_validation_error_answer_is_bounded(sentiment, name):
+    path, raw = BIG_BODIES[name]
+    assert len(raw.encode()) <= config.settings.max_body_bytes
+    handler = sentiment if path == "/v1/sentiment" else _api.make_handler(["embed"], warm=False)
+    status, body = _small_error(handler(_v2_at(path, "$default") | {"body": raw}, LocalContext()))
+    assert (status, body["error_type"]) == (422, "validation_error")
+    if "90k" in name:
+        assert len(body["details"]) == 20 and "(and 89980 more; details lists the first 20)" in body["error"]
+        assert body["details"][0]["type"] == "extra_forbidden"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(_v2_at("/v1/" + "x" * 900_000, "$default"), id="long unknown task"),
+        pytest.param(_v2_at("/" + "x" * 900_000, "$default", "GET"), id="long unknown route"),
+        pytest.param(_v2_at("/v1/sentiment", "$default", "P" * 900_000), id="long method"),
+        pytest.param(v2(headers={"x-" + "h" * 900_000: None}), id="long header name"),
+        pytest.param({"x" * 1000 + str(i): i for i in range(50)}, id="unknown event, long keys"),
+    ],
+)
+def test_an_error_echoing_the_event_is_bounded(sentiment, event):
+    _small_error(sentiment(event, LocalContext()))
+
+
+def test_error_body_caps_details_and_echoed_values():
+    from nlpserve.api.errors import error_body
+
+    body = error_body("m" * 5000, "validation_error", [{"loc": ["body", "k" * 10_000], "msg": "x"}] * 30)
+    assert len(body["details"]) == 20 and body["error"].endswith("(and 10 more; details lists the first 20)")
+    assert len(body["error"]) < 1200 and len(body["details"][0]["loc"][1]) < 250
+    assert error_body("m", "not_found") == {"error": "m", "error_type": "not_found"}
+    # nested and long containers are shortened; the body always fits the byte budget
+    deep = {"a": [[[[["z" * 500] * 100] * 100]]]}
+    huge = error_body("m", "bad_request", [deep] * 20)
+    assert len(json.dumps(huge).encode()) < MAX_ERROR_BODY
+
+
+@st.composite
+def _oversized_error_body(draw):
+    """A body up to the byte limit built to make the validation answer as large as it can."""
+    limit = config.settings.max_body_bytes
+    where = draw(st.sampled_from(["top", "parameters", "inputs", "labels"]))
+    width = draw(st.integers(1, 2000))  # key / value length: many short ones or few long ones
+    room = limit - 200
+    count = max(1, min(room // (width + 8), 120_000))
+    if where == "inputs":
+        items = ",".join([str(10 ** min(width, 300))] * min(count, 64))
+        return '{"inputs": [' + items + "]}"
+    keys = ",".join(f'"{i:0{width}d}":0' for i in range(count))
+    if where == "top":
+        return '{"inputs": "hi", ' + keys + "}"
+    if where == "parameters":
+        return '{"inputs": "hi", "parameters": {' + keys + "}}"
+    each = ",".join(f'"{i:0{width}d}":0' for i in range(max(1, count // 64)))
+    return '{"inputs": "hi", "parameters": {"labels": [' + ",".join(["{" + each + "}"] * 64) + "]}}"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(raw=_oversized_error_body())
+def test_property_any_error_body_is_small_for_bodies_up_to_the_limit(sentiment, raw):
+    assume(len(raw.encode()) <= config.settings.max_body_bytes)
+    _small_error(sentiment(_v2_at("/v1/sentiment", "$default") | {"body": raw}, LocalContext()))

@@ -19,6 +19,8 @@ in order. Errors always have the shape `{"error": "...", "error_type": "...", "d
 
 Bodies are UTF-8 JSON (Content-Type `application/json`, `text/json`, `+json` or omitted). Parameters are
 strict: a value of the wrong JSON type (`"3"` for an integer, `0` for a boolean) is a 422 naming the field.
+`details` lists at most 20 problems (the message counts the rest). Paths are exact: `/v1/sentiment/` (trailing
+slash) is a 404, never a redirect.
 """
 
 
@@ -38,7 +40,9 @@ def resolve_tasks(tasks: Sequence[str] | None) -> list[str]:
 def create_app(tasks: Sequence[str] | None = None, warm: bool = True) -> FastAPI:
     """Build the app for `tasks`; with warm=True their models load now (Lambda init), not on first request."""
     names = resolve_tasks(tasks)
-    app = FastAPI(title="nlpserve", version=__version__, description=DESCRIPTION)
+    # redirect_slashes=False: no 307 to "/v1/sentiment" for "/v1/sentiment/" (its Location would drop the
+    # stage and base path, and a redirect is not in the error contract); a trailing slash is a JSON 404.
+    app = FastAPI(title="nlpserve", version=__version__, description=DESCRIPTION, redirect_slashes=False)
     errors.install(app)
 
     app.include_router(task_router(names))

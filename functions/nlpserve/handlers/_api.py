@@ -26,6 +26,7 @@ from mangum import Mangum
 
 from nlpserve import __version__, config
 from nlpserve.api import create_app
+from nlpserve.api.paths import is_routed
 from nlpserve.errors import NlpError, UnsupportedEvent
 from nlpserve.handlers import _events
 from nlpserve.runtime import registry
@@ -35,9 +36,13 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "nlpserve"), service=SERVICE)
 
 
-def _route_roots(app: Any) -> set[str]:
-    """First path segments of the app's routes (`v1`, `health`, `docs`, ...), for stage stripping."""
-    return {str(getattr(r, "path", "")).lstrip("/").split("/", 1)[0] for r in app.routes} - {""}
+def _route_matcher(app: Any) -> Callable[[str], bool]:
+    """Whether a path is one of the app's routes, for stage stripping (asks the router: see `api.paths`)."""
+
+    def is_route(path: str) -> bool:
+        return is_routed(app, path)
+
+    return is_route
 
 
 def _count(status: int) -> None:
@@ -58,7 +63,7 @@ def make_handler(tasks: Sequence[str] | None, warm: bool = True) -> Callable[[An
     # Base path and stage are stripped by `_events.prepare`, on path-segment boundaries.
     asgi = Mangum(app, lifespan="off", api_gateway_base_path="/")
     base_path = _events.normalise_base_path(os.environ.get("NLP_API_BASE_PATH"))
-    roots = _route_roots(app)
+    is_route = _route_matcher(app)
 
     def warm_answer() -> dict[str, Any]:
         return {
@@ -85,7 +90,7 @@ def make_handler(tasks: Sequence[str] | None, warm: bool = True) -> Callable[[An
             return _events.error_response(err)
         try:
             prepared = _events.prepare(
-                event, kind, max_body_bytes=config.settings.max_body_bytes, base_path=base_path, route_roots=roots
+                event, kind, max_body_bytes=config.settings.max_body_bytes, base_path=base_path, is_route=is_route
             )
         except NlpError as err:
             _count(err.status_code)

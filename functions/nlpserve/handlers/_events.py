@@ -23,10 +23,11 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nlpserve.api.errors import error_body
 from nlpserve.errors import BadRequest, NlpError, PayloadTooLarge
 
 HTTP_V1 = "http_v1"  # REST API proxy event, or HTTP API payload format 1.0
@@ -214,26 +215,30 @@ def _query_v1(single: Any, multi: Any) -> dict[str, list[str]]:
     return out
 
 
-def _segment_root(path: str) -> str:
-    return path.lstrip("/").split("/", 1)[0]
+def _remove_base(path: str, base_path: str) -> str:
+    if base_path and (path == base_path or path.startswith(base_path + "/")):
+        return path[len(base_path):] or "/"
+    return path
 
 
-def strip_prefixes(path: str, stage: Any, base_path: str, route_roots: Iterable[str]) -> str:
+def strip_prefixes(path: str, stage: Any, base_path: str, is_route: Callable[[str], bool] | None = None) -> str:
     """Remove `/<stage>` (HTTP API named stages leave it in the path) and then `base_path`.
 
-    `$default` has no path segment. A stage is only stripped when the result is one of the app's routes or
-    the path is not, so a stage named like a route (`v1`) does not eat the route itself.
+    `$default` has no path segment. `is_route` says whether a path (after the base path) is one of the app's
+    routes; a stage is only stripped when the result is a route or the path is not, so a stage named like a
+    route (`v1`, `health`) does not eat the route itself. Without `is_route` the stage is always stripped.
     """
-    roots = set(route_roots)
     if isinstance(stage, str) and stage and stage != "$default":
         prefix = f"/{stage}"
         if path == prefix or path.startswith(prefix + "/"):
             rest = path[len(prefix):] or "/"
-            if _segment_root(path) not in roots or _segment_root(rest) in roots:
+            if (
+                is_route is None
+                or not is_route(_remove_base(path, base_path))
+                or is_route(_remove_base(rest, base_path))
+            ):
                 path = rest
-    if base_path and (path == base_path or path.startswith(base_path + "/")):
-        path = path[len(base_path):] or "/"
-    return path
+    return _remove_base(path, base_path)
 
 
 def normalise_base_path(value: str | None) -> str:
@@ -243,17 +248,22 @@ def normalise_base_path(value: str | None) -> str:
 
 
 def prepare(
-    event: dict[str, Any], kind: str, *, max_body_bytes: int, base_path: str = "", route_roots: Iterable[str] = ()
+    event: dict[str, Any],
+    kind: str,
+    *,
+    max_body_bytes: int,
+    base_path: str = "",
+    is_route: Callable[[str], bool] | None = None,
 ) -> Prepared:
     """A clean event of the same format, or a BadRequest / PayloadTooLarge naming what is wrong."""
     if kind == HTTP_V2:
-        return _prepare_v2(event, max_body_bytes, base_path, route_roots)
+        return _prepare_v2(event, max_body_bytes, base_path, is_route)
     if kind == HTTP_V1:
-        return _prepare_v1(event, max_body_bytes, base_path, route_roots)
+        return _prepare_v1(event, max_body_bytes, base_path, is_route)
     raise ValueError(f"not an HTTP event: {kind}")
 
 
-def _prepare_v2(event: dict[str, Any], max_body: int, base_path: str, roots: Iterable[str]) -> Prepared:
+def _prepare_v2(event: dict[str, Any], max_body: int, base_path: str, is_route: Callable[[str], bool] | None) -> Prepared:
     context = _object(event.get("requestContext"), "requestContext")
     http = _object(context.get("http"), "requestContext.http")
     if http.get("method") is not None:
@@ -278,7 +288,7 @@ def _prepare_v2(event: dict[str, Any], max_body: int, base_path: str, roots: Ite
         cookies = [_text(c, "cookies") for c in cookies]
     source_ip = http.get("sourceIp")
     stage = context.get("stage")
-    path = strip_prefixes(raw_path, stage, base_path, roots)
+    path = strip_prefixes(raw_path, stage, base_path, is_route)
     headers = _headers(event.get("headers"))
     body = _body(event, max_body)
     clean: dict[str, Any] = {
@@ -298,7 +308,7 @@ def _prepare_v2(event: dict[str, Any], max_body: int, base_path: str, roots: Ite
     return Prepared(clean, HTTP_V2, method, path, len(body))
 
 
-def _prepare_v1(event: dict[str, Any], max_body: int, base_path: str, roots: Iterable[str]) -> Prepared:
+def _prepare_v1(event: dict[str, Any], max_body: int, base_path: str, is_route: Callable[[str], bool] | None) -> Prepared:
     context = _object(event.get("requestContext"), "requestContext")
     identity = _object(context.get("identity"), "requestContext.identity")
     if event.get("httpMethod") is not None:
@@ -316,7 +326,7 @@ def _prepare_v1(event: dict[str, Any], max_body: int, base_path: str, roots: Ite
     query = _query_v1(event.get("queryStringParameters"), event.get("multiValueQueryStringParameters"))
     source_ip = identity.get("sourceIp")
     stage = context.get("stage")
-    path = strip_prefixes(raw_path, stage, base_path, roots)
+    path = strip_prefixes(raw_path, stage, base_path, is_route)
     headers = _headers(event.get("headers"), event.get("multiValueHeaders"))
     body = _body(event, max_body)
     resource = event.get("resource")
@@ -339,11 +349,11 @@ def _prepare_v1(event: dict[str, Any], max_body: int, base_path: str, roots: Ite
 
 
 def error_response(err: NlpError, kind: str = HTTP_V2) -> dict[str, Any]:
-    """A proxy response in the event's format with the one JSON error shape."""
+    """A proxy response in the event's format with the one JSON error shape (bounded: `api.errors.error_body`)."""
     response: dict[str, Any] = {
         "statusCode": err.status_code,
         "headers": {"content-type": "application/json"},
-        "body": json.dumps(err.to_dict(), ensure_ascii=False),
+        "body": json.dumps(error_body(err.message, err.error_type, err.details), ensure_ascii=False),
         "isBase64Encoded": False,
     }
     if kind == HTTP_V1:
