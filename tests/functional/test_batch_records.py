@@ -491,3 +491,154 @@ def test_bad_items_keep_their_position_in_the_output_and_blank_lines_are_counted
     assert engine.counts.blank == 2 and engine.counts.records == 4
     assert isinstance(next(i for i in RecordReader(io.BytesIO(data), Format.JSONL, ReadOptions())
                            if isinstance(i, BadRecord)), BadRecord)
+
+
+# -- issue 7 break test: a stray CSV quote, a `line` input field, a Windows-1252 export ------------------
+
+
+def _rows_csv(n: int, bad: dict[int, str], width: int = 0) -> bytes:
+    rows = [f"{i},Row number {i} was fine" + " and long enough to matter" * width for i in range(1, n + 1)]
+    for i, row in bad.items():
+        rows[i - 1] = row
+    return ("id,text\n" + "\n".join(rows) + "\n").encode()
+
+
+def _assert_every_row_once(engine: RecordEngine, results: list[dict], errors: list[dict], n: int) -> None:
+    """Every data row (physical lines 2..n+1) is scored or an error exactly once, by id and by line."""
+    assert_accounted(engine, results, errors, n)
+    assert sorted([r["line"] for r in results] + [e["line"] for e in errors]) == list(range(2, n + 2))
+    assert sorted(int(x["id"]) for x in results + errors) == list(range(1, n + 1))
+
+
+UNCLOSED = '3,"Great product, would buy again'
+
+
+@pytest.mark.parametrize("case", ["unclosed", "unclosed_then_quote", "unclosed_big", "quote_closes_early"])
+def test_a_stray_csv_quote_is_one_error_and_never_swallows_the_rows_after_it(case):
+    n, bad, width = {
+        "unclosed": (1000, {3: UNCLOSED}, 0),
+        "unclosed_then_quote": (1000, {3: UNCLOSED, 501: '501,She said "wow" twice'}, 0),
+        "unclosed_big": (3000, {3: UNCLOSED}, 60),
+        "quote_closes_early": (50, {3: UNCLOSED, 9: '9,She said "wow" twice'}, 0),  # within the line bound
+    }[case]
+    engine, results, errors = run(_rows_csv(n, bad, width), Format.CSV, batch_size=64, chunk_size=4096,
+                                  max_text_bytes=1_000_000)
+    _assert_every_row_once(engine, results, errors, n)
+    assert [(e["line"], e["id"], e["reason"]) for e in errors] == [(4, "3", "malformed_csv")]
+    assert errors[0]["message"].startswith("unclosed quote starting at line 4")
+    assert engine.counts.scored == n - 1 and engine.file_error is None
+    by_id = {r["id"]: r for r in results}
+    assert by_id["4"]["line"] == 5 and by_id[str(n)]["line"] == n + 1
+
+
+def test_the_csv_record_line_bound_is_an_option_and_a_long_legit_quoted_field_within_it_is_one_record():
+    body = "\n".join(f"paragraph {i}" for i in range(15))
+    data = f'id,text\n1,"{body}"\n2,next\n'.encode()
+    _, results, errors = run(data, Format.CSV, keep_text=True)  # 15 lines < the default bound of 20
+    assert errors == [] and [(r["id"], r["line"], r["text"]) for r in results] == [("1", 2, body), ("2", 17, "next")]
+    engine, results, errors = run(data, Format.CSV, csv_max_record_lines=5)
+    assert [(e["line"], e["id"], e["reason"]) for e in errors[:1]] == [(2, "1", "malformed_csv")]
+    assert "still open after 5 lines (NLP_CSV_MAX_RECORD_LINES=5)" in errors[0]["message"]
+    assert_accounted(engine, results, errors, 16)  # the cut field's other lines are parsed again as rows
+    assert sorted([r["line"] for r in results] + [e["line"] for e in errors]) == list(range(2, 18))
+
+
+def test_an_unclosed_quote_is_bounded_by_bytes_and_at_the_end_of_the_file():
+    rows = {3: UNCLOSED}
+    engine, results, errors = run(_rows_csv(40, rows, width=8), Format.CSV, max_line_bytes=1000, chunk_size=64)
+    _assert_every_row_once(engine, results, errors, 40)
+    assert [(e["line"], e["id"]) for e in errors] == [(4, "3")] and "longer than 1000 bytes" in errors[0]["message"]
+    engine, results, errors = run(_rows_csv(10, {8: '8,"never closed'}), Format.CSV)  # EOF within the bound
+    _assert_every_row_once(engine, results, errors, 10)
+    assert [(e["line"], e["id"], e["reason"]) for e in errors] == [(9, "8", "malformed_csv")]
+    assert "the file ends before the quote closes" in errors[0]["message"]
+    engine, results, errors = run(b'id,text\n1,ok\n2,"last row open', Format.CSV)  # the last line alone
+    assert [(e["line"], e["id"]) for e in errors] == [(3, "2")] and [r["id"] for r in results] == ["1"]
+
+
+def test_a_stray_quote_resumes_exactly_at_every_item_and_rereads_nothing_from_the_stream():
+    data = _rows_csv(60, {3: UNCLOSED, 30: '30,She said "wow" twice', 45: '45,"also open'})
+    reads: list[int] = []
+
+    class Counting(io.BytesIO):
+        def read1(self, n: int = -1) -> bytes:
+            out = super().read1(n)
+            reads.append(len(out))
+            return out
+
+    full = list(RecordReader(Counting(data), Format.CSV, ReadOptions(), chunk_size=32))
+    assert sum(reads) == len(data)  # the rows after the abandoned quote come from the buffer, not the stream
+    assert [(i.line, i.record_id) for i in full if isinstance(i, BadRecord)] == [(4, "3"), (46, "45")]
+    assert full[-1].end_offset == len(data) and full[-1].end_line == 61
+    offsets = [i.end_offset for i in full]
+    assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+    for k, at in enumerate(full):
+        tail = list(RecordReader(io.BytesIO(data[at.end_offset:]), Format.CSV, ReadOptions(), chunk_size=32,
+                                 start_offset=at.end_offset, start_line=at.end_line, header=["id", "text"]))
+        assert tail == full[k + 1:], k
+
+
+def test_a_header_with_an_unclosed_quote_fails_the_file():
+    with pytest.raises(PermanentFileError) as exc:
+        run(b'id,"text\n' + b"1,a\n" * 30, Format.CSV)
+    assert exc.value.reason == "malformed_csv" and "unclosed quote starting at line 1" in exc.value.message
+
+
+def test_a_cut_off_gzip_inside_a_quoted_field_is_one_truncated_row():
+    data = gzip.compress(b'id,text\n1,ok\n2,"first line\nsecond line\nthird')
+    _, results, errors = run(gzip.GzipFile(fileobj=io.BytesIO(data[:-8])), Format.CSV)
+    assert [r["id"] for r in results] == ["1"]
+    assert [(e["line"], e["reason"]) for e in errors] == [(3, "truncated_record"), (0, "truncated_input")]
+
+
+def test_an_input_field_never_overwrites_the_physical_line_or_a_result_field():
+    data = (b'{"id":"a","text":"good one","line":99}\n{"id":"b","text":"bad \\ud83d","line":1}\n'
+            b'{"id":"c","text":"fine","label":"my own label","input_label":"x"}\n')
+    _, results, errors = run(data, Format.JSONL)
+    assert results == [
+        {"line": 1, "id": "a", "input_line": 99, "label": "neg", "chars": 8},
+        {"line": 3, "id": "c", "input_input_label": "my own label", "input_label": "x", "label": "neg", "chars": 4},
+    ]
+    assert [(e["line"], e["id"], e["reason"]) for e in errors] == [(2, "b", "invalid_unicode")]
+    data = b"line,id,text,chars\n7,r1,hello,many\n"  # CSV columns too; keep_text keeps the text field
+    _, results, _ = run(data, Format.CSV, keep_text=True)
+    assert results == [{"line": 2, "input_line": "7", "id": "r1", "text": "hello", "input_chars": "many",
+                        "label": "pos", "chars": 5}]
+
+
+def test_an_id_field_named_line_does_not_overwrite_the_line_of_results_or_errors():
+    data = b'{"line":"L1","text":"ok"}\n{"line":"L2","text":""}\n'
+    results_sink, errors_sink = MemSink(), MemSink()
+    engine = RecordEngine(FakeTask(), FakeTask.Params(), results_sink, errors_sink, id_field="line")
+    engine.run(RecordReader(io.BytesIO(data), Format.JSONL, ReadOptions(id_field="line")))
+    results, errors = results_sink.lines(), errors_sink.lines()
+    assert results == [{"line": 1, "input_line": "L1", "label": "neg", "chars": 2}]
+    assert errors == [{"line": 2, "input_line": "L2", "reason": "empty_text",
+                       "message": errors[0]["message"]}]
+
+
+def test_a_windows_1252_csv_export_is_read_to_the_end():
+    data = ("id,text\n" + "".join(f"{i},Très bien numéro {i} – “smart” quotes\n" for i in range(1, 26))
+            + "26,plain ascii row\n").encode("cp1252")
+    engine, results, errors = run(data, Format.CSV)
+    assert engine.file_error is None
+    assert [r["id"] for r in results] == ["26"]
+    assert [(e["line"], e["id"], e["reason"]) for e in errors] == [
+        (i + 1, str(i), "undecodable_bytes") for i in range(1, 26)]
+    _assert_every_row_once(engine, results, errors, 26)
+    text = "".join(f"Très bien numéro {i}\n" for i in range(30)).encode("cp1252") + b"plain\n"
+    engine, results, errors = run(text, Format.TEXT)  # the same for text and JSONL lines
+    assert engine.file_error is None and [r["line"] for r in results] == [31]
+
+
+@pytest.mark.parametrize("fmt", [Format.JSONL, Format.TEXT, Format.CSV])
+def test_genuinely_binary_content_is_a_binary_file_reported_at_line_0(fmt):
+    rng = random.Random(3)
+    lines = [bytes(rng.choice(range(256)) for _ in range(60)).replace(b"\n", b"").replace(b"\r", b"")
+             for _ in range(40)]
+    header = b"id,text\n" if fmt is Format.CSV else b""
+    engine, results, errors = run(header + b"\n".join(lines) + b"\n", fmt)
+    assert results == [] and engine.file_error[0] == "binary_file"
+    assert errors[-1]["line"] == 0 and errors[-1]["reason"] == "binary_file"
+    assert errors[-1]["id"] is None and "up to line" in errors[-1]["message"]
+    assert [e["line"] for e in errors[:-1]] == list(range(1 + len(header and b"x"), 21 + len(header and b"x")))

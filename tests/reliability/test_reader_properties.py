@@ -377,3 +377,36 @@ def test_documents_are_read_or_rejected_with_a_reason_never_an_exception(data, o
             continue
         doc.text.encode("utf-8")
         assert doc.file_error is None or partial_ok
+
+
+# -- stray CSV quotes (issue 7 break test): a row never swallows the rows after it ---------------------
+
+_STRAY_TEXTS = st.sampled_from(['"open', 'She said "wow" twice', '"a"b x', 'x "y z', 'a "" b', "plain words", "ok"])
+
+
+@settings(PROPS, max_examples=200)
+@given(texts=st.lists(_STRAY_TEXTS, min_size=1, max_size=30), max_lines=st.sampled_from([1, 2, 3, 20]),
+       chunk=CHUNKS, ending=_BREAK, max_line=st.sampled_from([40, 256]))
+def test_stray_csv_quotes_never_hide_a_row_and_resume_exactly(texts, max_lines, chunk, ending, max_line):
+    """Every data row is scored or one error exactly once (by line and id); rows without a quote are scored.
+
+    The quotes here can never close a field cleanly (each closing quote is followed by more text), so no
+    row is legitimately part of another one.
+    """
+    opts = ReadOptions(max_line_bytes=max_line, max_text_bytes=120, csv_max_record_lines=max_lines)
+    data = ending.join([b"id,text", *(f"{i},{t}".encode() for i, t in enumerate(texts, 1))]) + ending
+    results, errors = Sink(), Sink()
+    engine = RecordEngine(FakeTask(), None, results, errors, batch_size=4)
+    reader = RecordReader(io.BytesIO(data), Format.CSV, opts, chunk_size=chunk)
+    assert engine.run(reader) is None and engine.file_error is None
+    out, err = results.lines(), errors.lines()
+    n = len(texts)
+    assert sorted([r["line"] for r in out] + [e["line"] for e in err]) == list(range(2, n + 2))
+    assert sorted(int(x["id"]) for x in out + err) == list(range(1, n + 1))
+    assert {int(r["id"]) for r in out} >= {i for i, t in enumerate(texts, 1) if '"' not in t}
+    assert engine.counts.records == n and reader.offset == len(data)
+    full = list(RecordReader(io.BytesIO(data), Format.CSV, opts, chunk_size=chunk))
+    for k, at in enumerate(full):
+        tail = list(RecordReader(io.BytesIO(data[at.end_offset:]), Format.CSV, opts, chunk_size=chunk,
+                                 start_offset=at.end_offset, start_line=at.end_line, header=["id", "text"]))
+        assert tail == full[k + 1:], f"resume after item {k}"

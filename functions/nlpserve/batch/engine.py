@@ -11,6 +11,11 @@ Output lines can never fail a file: a result line that cannot be written as stri
 no NaN/Infinity) becomes an error line for that record, and error lines are made writable (lone surrogates
 written as ``\\udXXX`` text, non-finite numbers as strings).
 
+Result lines never lose a value: ``line`` is always the physical line and an input field named ``line`` or
+like a result field is carried as ``input_<name>`` (``result_line``). Only records of binary data (NUL bytes,
+control characters: ``BadRecord.binary``) count toward the binary-file cut-off (a line 0 entry), never text
+in a legacy encoding.
+
 A fatal item from the reader (a truncated or corrupt gzip stream) is written as a file-level error line
 (line 0, not counted as a record) and sets ``file_error = (reason, message)``: the file is then ``partial``.
 """
@@ -39,7 +44,42 @@ from nlpserve.tasks import budget
 from nlpserve.text import lone_surrogate
 
 BINARY_REASONS = frozenset({Reason.BINARY, Reason.UNDECODABLE})
-BINARY_FILE_THRESHOLD = 20  # this many leading binary/undecodable records and nothing valid: a binary file
+BINARY_FILE_THRESHOLD = 20  # this many leading binary-looking records and nothing valid: a binary file
+INPUT_PREFIX = "input_"  # an input field whose name the engine writes is carried as input_<name>
+
+
+def _looks_binary(item: BadRecord) -> bool:
+    """Counts toward the binary-file cut-off: NUL bytes, or undecodable bytes that do not look like text.
+
+    A row in a legacy encoding (Windows-1252 from Excel) is one ``undecodable_bytes`` error and never
+    stops the file. ``BadRecord.binary`` is set by the reader; None (a BadRecord from elsewhere) goes by reason.
+    """
+    if item.reason not in BINARY_REASONS:
+        return False
+    return item.reason is Reason.BINARY if item.binary is None else item.binary
+
+
+def result_line(line: int, fields: dict[str, Any], record_id: Any, result: dict[str, Any],
+                id_field: str = "id") -> dict[str, Any]:
+    """``{"line": n, <input fields>, id: ..., <result fields>}``; nothing is overwritten.
+
+    ``line`` is always the physical line. An input field named ``line`` or like a field of the result is
+    carried as ``input_<name>`` (``input_input_<name>`` if that name is taken too, and so on).
+    """
+    reserved = {"line", *result}
+    out: dict[str, Any] = {"line": line}
+    for name, value in fields.items():
+        key = name
+        if key in reserved:
+            key = INPUT_PREFIX + name
+            while key in reserved or key in fields or key in out:
+                key = INPUT_PREFIX + key
+        out[key] = value
+    if id_field not in out and id_field not in reserved:
+        out[id_field] = record_id
+    out.update(result)
+    out["line"] = line
+    return out
 SYSTEMIC_MIN_BATCH = 8
 PROBE_TEXT = "The weather is fine today."  # the systemic probe before any text of the file has scored
 
@@ -105,6 +145,8 @@ def _writable(value: Any, depth: int = 0) -> Any:
 
 
 def error_line(line: int, reason: str, message: str, record_id: Any = None, id_field: str = "id") -> bytes:
+    if id_field in ("line", "reason", "message"):  # never overwrite the engine's own keys
+        id_field = INPUT_PREFIX + id_field
     obj = {"line": line, id_field: record_id, "reason": reason, "message": message}
     try:
         return _dumps(obj)
@@ -215,12 +257,13 @@ class RecordEngine:
                     pending.append(item)
                 else:
                     self._write_error(item.line, item.reason.value, item.message, item.record_id)
-                if not self._seen_valid and item.reason in BINARY_REASONS:
+                if not self._seen_valid and _looks_binary(item):
                     self._leading_binary += 1
                     if self._leading_binary >= BINARY_FILE_THRESHOLD:
-                        msg = (f"{self._leading_binary} binary or non-UTF-8 records and no valid record before "
-                               f"line {item.line}: treated as a binary file, the rest was not read")
-                        self._write_error(item.line, Reason.BINARY_FILE.value, msg, None, count=False)
+                        msg = (f"{self._leading_binary} records of binary data (NUL bytes or control characters) "
+                               f"and no valid record up to line {item.line}: treated as a binary file, the rest "
+                               f"was not read")
+                        self._write_error(0, Reason.BINARY_FILE.value, msg, None, count=False)
                         self.file_error = (Reason.BINARY_FILE.value, msg)
                         break
             elif isinstance(item, Skip) and not item.header:
@@ -258,10 +301,9 @@ class RecordEngine:
                 continue
             out: dict[str, Any] = {"line": rec.line}
             try:
-                out.update(rec.fields)
-                if self.id_field not in out:
-                    out[self.id_field] = rec.record_id
-                out.update(result.model_dump(mode="json", exclude_none=True))  # the API omits None fields too
+                # the API omits None fields too
+                out = result_line(rec.line, rec.fields, rec.record_id,
+                                  result.model_dump(mode="json", exclude_none=True), self.id_field)
                 data = _dumps(out)
             except Exception as exc:  # noqa: BLE001 - one record's output must never fail the file
                 self._write_error(rec.line, *_unwritable(out, exc), rec.record_id)

@@ -10,7 +10,10 @@ Line breaks: ``\\n``, ``\\r\\n`` and a lone ``\\r`` (classic Mac / Excel for Mac
 mixed in one file and across read-chunk boundaries. Offsets count the raw bytes including the break.
 
 Items are ``Record`` (a text to score), ``BadRecord`` (a record-level error: line + reason) or ``Skip`` (a
-blank line). One bad line never stops the reader. A compressed stream that is truncated or corrupt yields
+blank line). One bad line never stops the reader. A CSV row never swallows the rows after it: a quoted field
+still open after ``csv_max_record_lines`` lines (``NLP_CSV_MAX_RECORD_LINES``, default 20) or ``max_line_bytes``
+bytes, at the end of the file, or "closed" followed by more text is one ``malformed_csv`` error for its first
+line, and the following lines are parsed again from memory (see ``_CsvFeed``). A compressed stream that is truncated or corrupt yields
 every complete line before the damage, then the torn line as a ``truncated_record`` error, then one *fatal*
 ``BadRecord`` (``truncated_input`` or ``bad_gzip``, line 0) after which nothing follows.
 """
@@ -21,9 +24,11 @@ import csv
 import gzip
 import json
 import math
+import os
 import re
 import weakref
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -35,6 +40,18 @@ from nlpserve.text import is_blank, lone_surrogate
 CHUNK_SIZE = 256 * 1024
 BOM = b"\xef\xbb\xbf"
 CSV_DELIMITERS = (",", ";", "\t", "|")  # comma first; the others only when the header needs them
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, "") or default))
+    except ValueError:
+        return default
+
+
+# A quoted CSV field may span lines, but a record still open after this many physical lines is an unclosed
+# quote: its first line is reported (malformed_csv) and reading resumes at its second line.
+CSV_MAX_RECORD_LINES = _env_int("NLP_CSV_MAX_RECORD_LINES", 20)
 
 
 class StreamError(Exception):
@@ -242,6 +259,7 @@ class BadRecord:
     end_line: int
     record_id: Any = None
     fatal: bool = False  # file-level: the stream cannot continue after this item (line 0; not a record)
+    binary: bool | None = None  # the line looks like binary data (None: decide by reason; see looks_binary)
 
 
 @dataclass(slots=True)
@@ -263,6 +281,7 @@ class ReadOptions:
     max_text_bytes: int = 20_000
     max_line_bytes: int = 1024 * 1024
     keep_text: bool = False
+    csv_max_record_lines: int = CSV_MAX_RECORD_LINES  # NLP_CSV_MAX_RECORD_LINES
 
 
 class _Lines:
@@ -418,6 +437,22 @@ def text_problem(text: str, max_text_bytes: int) -> tuple[Reason, str] | None:
     return None
 
 
+_CONTROL = bytes([*range(1, 9), 11, 12, *range(14, 32), 127])  # C0 controls except tab / line breaks (and NUL)
+
+
+def looks_binary(raw: bytes) -> bool:
+    """True for a line that looks like binary data rather than text in some legacy encoding.
+
+    Binary: a NUL byte, or more than 1 in 32 bytes a C0 control character (random bytes: about 1 in 9).
+    Text in Windows-1252 / Latin-1 / Shift-JIS etc. has no control characters; its non-UTF-8 bytes are
+    >= 0x80 and do not count, so such a line stays an ``undecodable_bytes`` record, never a "binary file".
+    """
+    if b"\x00" in raw:
+        return True
+    controls = len(raw) - len(raw.translate(None, _CONTROL))
+    return controls * 32 > len(raw)
+
+
 def _decode(raw: bytes) -> tuple[str | None, tuple[Reason, str] | None]:
     if b"\x00" in raw:
         return None, (Reason.BINARY, "line contains NUL bytes (binary data)")
@@ -535,8 +570,10 @@ class RecordReader:
             yield BadRecord(0, err.reason, f"{err.message}; {self.line} lines ({self.offset} bytes) were read "
                             f"before it", self.offset, self.line, fatal=True)
 
-    def _bad(self, reason: Reason, message: str, record_id: Any = None, line: int | None = None) -> BadRecord:
-        return BadRecord(line or self.line, reason, message, self.offset, self.line, printable(record_id))
+    def _bad(self, reason: Reason, message: str, record_id: Any = None, line: int | None = None,
+             binary: bool | None = None) -> BadRecord:
+        return BadRecord(line or self.line, reason, message, self.offset, self.line, printable(record_id),
+                         binary=binary)
 
     def _torn(self, line: int | None = None) -> BadRecord:
         return self._bad(Reason.TRUNCATED_RECORD,
@@ -550,7 +587,7 @@ class RecordReader:
             return Skip(self.line, self.offset, self.line)
         text, problem = _decode(raw)
         if problem:
-            return self._bad(*problem, record_id=self._lenient_id(raw))
+            return self._bad(*problem, record_id=self._lenient_id(raw), binary=looks_binary(raw))
         assert text is not None
         if self.fmt is Format.TEXT:
             problem = text_problem(text, self.opts.max_text_bytes)
@@ -629,10 +666,25 @@ class RecordReader:
             feed.reset()
             try:
                 row = next(reader)
+                if len(feed.raw) > 1 and feed.flag is None and not _strict_ok(feed.lines, self.delimiter):
+                    raise _Unclosed(f"it closes at line {self.line} followed by more text (an unbalanced quote)")
             except StopIteration:
                 return
-            except csv.Error as exc:
-                yield self._bad(Reason.MALFORMED_CSV, f"malformed CSV: {exc}", line=start_line)
+            except (_Unclosed, csv.Error) as exc:
+                if not isinstance(exc, _Unclosed) and len(feed.raw) <= 1:
+                    yield self._bad(Reason.MALFORMED_CSV, f"malformed CSV: {exc}", line=start_line)
+                    continue
+                # A row that swallows the lines after it: report its first line, parse the others again
+                first_line = feed.lines[0] if feed.lines else ""
+                if len(feed.raw) > 1:
+                    feed.rewind()
+                message = f"unclosed quote starting at line {start_line}: {exc}"
+                if self.columns is None:
+                    raise PermanentFileError(Reason.MALFORMED_CSV, f"CSV header: {message}") from None
+                first = next(csv.reader([first_line], delimiter=self.delimiter), [])
+                record_id = first[id_idx] if 0 <= id_idx < len(first) else start_line
+                yield self._bad(Reason.MALFORMED_CSV, f"{message}; reading resumes at line {start_line + 1}",
+                                record_id, start_line)
                 continue
             if self.columns is None:
                 if feed.flag is Reason.TRUNCATED_RECORD and self._lines.error is not None:
@@ -665,7 +717,7 @@ class RecordReader:
                 continue
             if feed.flag is not None:
                 record_id = row[id_idx] if 0 <= id_idx < len(row) and feed.flag is not Reason.LINE_TOO_LONG else None
-                yield self._bad(feed.flag, feed.detail, record_id, start_line)
+                yield self._bad(feed.flag, feed.detail, record_id, start_line, binary=feed.binary)
                 continue
             if not row or (len(row) == 1 and not row[0].strip()):
                 yield Skip(start_line, self.offset, self.line)
@@ -706,18 +758,58 @@ def _excel_sep(lines: list[str]) -> str | None:
     return None
 
 
+def _strict_ok(lines: list[str], delimiter: str) -> bool:
+    """A multi-line row is well-formed RFC 4180: every closing quote is followed by a delimiter or line end."""
+    try:
+        for _row in csv.reader(lines, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return False
+    return True
+
+
+class _Unclosed(Exception):
+    """The current CSV row is a quote that swallows the lines after it (raised through ``csv.reader``)."""
+
+
+RawLine = tuple[bytes | None, int, bool]
+
+
 class _CsvFeed:
-    """Decoded lines for ``csv.reader``; updates the reader's offset/line and flags bad lines of a row."""
+    """Decoded lines for ``csv.reader``; updates the reader's offset/line and flags bad lines of a row.
+
+    A row is bounded: when ``csv.reader`` asks for another line while the row already has
+    ``csv_max_record_lines`` lines, or its lines would exceed ``max_line_bytes``, or the file ends inside
+    the open quote, ``_Unclosed`` is raised. ``rewind`` then keeps the row's first line consumed and queues
+    the others to be parsed again (never read twice from the stream), so offsets stay exact.
+    """
 
     def __init__(self, reader: RecordReader) -> None:
         self.reader = reader
         self.flag: Reason | None = None
         self.detail = ""
+        self.binary = False  # a flagged line of the row looks like binary data
         self.lines: list[str] = []  # the decoded lines of the current row
+        self.raw: list[RawLine] = []  # the physical lines of the current row
+        self.nbytes = 0
+        self.pending: deque[RawLine] = deque()  # lines already read from the stream, to be parsed again
+        self.max_lines = max(1, reader.opts.csv_max_record_lines)
+        self.max_bytes = reader.opts.max_line_bytes
+        self.start: tuple[int, int] = (reader.offset, reader.line)
         csv.field_size_limit(max(reader.opts.max_line_bytes, 131072))
 
     def reset(self) -> None:
-        self.flag, self.detail, self.lines = None, "", []
+        self.flag, self.detail, self.lines, self.binary = None, "", [], False
+        self.raw, self.nbytes = [], 0
+        self.start = (self.reader.offset, self.reader.line)
+
+    def rewind(self) -> None:
+        """Abandon the current row after its first line; its other lines will be parsed again."""
+        first, rest = self.raw[0], self.raw[1:]
+        self.pending.extendleft(reversed(rest))
+        self.reader.offset = self.start[0] + first[1]
+        self.reader.line = self.start[1] + 1
+        self.raw = [first]
 
     def _flag(self, reason: Reason, detail: str) -> None:
         if self.flag is None:
@@ -727,8 +819,28 @@ class _CsvFeed:
         return self
 
     def __next__(self) -> str:
-        raw, size, torn = next(self.reader._raw)
         r = self.reader
+        if self.raw and len(self.raw) >= self.max_lines:  # csv asks for more: a quoted field is still open
+            raise _Unclosed(f"the quoted field is still open after {len(self.raw)} lines "
+                            f"(NLP_CSV_MAX_RECORD_LINES={self.max_lines})")
+        if self.pending:
+            item = self.pending.popleft()
+        else:
+            item = next(r._raw, None)
+            if item is None:
+                if self.raw and r._lines.error is not None:  # cut off inside the quote: one truncated row
+                    self._flag(Reason.TRUNCATED_RECORD, f"the row starting at line {self.start[1] + 1} is cut off: "
+                                                        f"the stream ends inside its quoted field")
+                elif self.raw:
+                    raise _Unclosed("the file ends before the quote closes")
+                raise StopIteration
+        raw, size, torn = item
+        if self.raw and raw is not None and self.nbytes + len(raw) > self.max_bytes:
+            self.pending.appendleft(item)
+            raise _Unclosed(f"the quoted field is still open after {self.nbytes} bytes, and the next line would "
+                            f"make the row longer than {self.max_bytes} bytes (NLP_MAX_LINE_BYTES)")
+        self.raw.append(item)
+        self.nbytes += len(raw) if raw is not None else 0
         r.offset += size
         r.line += 1
         if torn:
@@ -740,11 +852,13 @@ class _CsvFeed:
         else:
             if b"\x00" in raw:
                 self._flag(Reason.BINARY, "line contains NUL bytes (binary data)")
+                self.binary = True
                 raw = raw.replace(b"\x00", b"")
             try:
                 text = raw.decode("utf-8") + "\n"
             except UnicodeDecodeError as exc:
                 self._flag(Reason.UNDECODABLE, f"not UTF-8: {exc.reason} at byte {exc.start} of line {r.line}")
+                self.binary = self.binary or looks_binary(raw)
                 text = raw.decode("utf-8", "backslashreplace") + "\n"  # readable id for the error report only
         self.lines.append(text)
         return text
