@@ -46,7 +46,8 @@ def score(
     s = BatchSettings.from_env().with_overrides(batch_size=batch_size)
     opts = ReadOptions(text_field=text_field or s.text_field, id_field=id_field or s.id_field,
                        csv_text_column=text_field or s.csv_text_column, max_text_bytes=s.max_text_bytes,
-                       max_line_bytes=s.max_line_bytes, keep_text=s.keep_text)
+                       max_line_bytes=s.max_line_bytes, keep_text=s.keep_text,
+                       csv_max_record_lines=s.csv_max_record_lines)
     rel = ("docs/" if document else "") + file.name
     inp = parse_input_key(f"{s.incoming_prefix}{task}/{rel}", s)
     t = _resolver()(task)

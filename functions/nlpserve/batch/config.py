@@ -15,6 +15,8 @@
 | NLP_KEEP_TEXT              | false        | also copy the input text into each result line                    |
 | NLP_MAX_TEXT_BYTES         | settings or 20000 | per-record text limit (UTF-8 bytes)                          |
 | NLP_MAX_LINE_BYTES         | 1048576      | physical line limit; longer lines are skipped while streaming     |
+| NLP_CSV_MAX_RECORD_LINES   | 20           | a quoted CSV field still open after this many lines is a stray    |
+|                            |              | quote: its row is one malformed_csv error, reading goes on        |
 | NLP_BATCH_MAX_DOCUMENT_BYTES | 4194304    | whole-document limit (documents are read into memory); longer     |
 |                            |              | than the task's NLP_MAX_DOCUMENT_BYTES are segmented and stitched |
 | NLP_PART_SIZE_BYTES        | 8388608      | multipart part size (S3 minimum 5 MiB except the last part)       |
@@ -84,6 +86,7 @@ class BatchSettings:
     keep_text: bool = False
     max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES
     max_line_bytes: int = 1024 * 1024
+    csv_max_record_lines: int = 20
     max_document_bytes: int = 4 * 1024 * 1024
     part_size: int = 8 * 1024 * 1024
     max_receives: int = 5
@@ -112,6 +115,7 @@ class BatchSettings:
             keep_text=_env_bool("NLP_KEEP_TEXT", False),
             max_text_bytes=_env_int("NLP_MAX_TEXT_BYTES", _default_max_text_bytes()),
             max_line_bytes=_env_int("NLP_MAX_LINE_BYTES", 1024 * 1024),
+            csv_max_record_lines=max(1, _env_int("NLP_CSV_MAX_RECORD_LINES", 20)),
             max_document_bytes=_env_int("NLP_BATCH_MAX_DOCUMENT_BYTES", 4 * 1024 * 1024),
             part_size=max(MIN_PART_SIZE, _env_int("NLP_PART_SIZE_BYTES", 8 * 1024 * 1024)),
             max_receives=_env_int("NLP_MAX_RECEIVES", 5),

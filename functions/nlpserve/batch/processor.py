@@ -255,6 +255,7 @@ class ObjectProcessor:
             "batch_size": s.batch_size,
             "max_text_bytes": s.max_text_bytes,
             "max_line_bytes": s.max_line_bytes,
+            "csv_max_record_lines": s.csv_max_record_lines,
         }
 
     def _params(self, task: Any, raw: Any) -> Any:

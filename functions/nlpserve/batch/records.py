@@ -56,7 +56,8 @@ class RecordsJob:
             fp, v.inp.format,
             ReadOptions(text_field=opts["text_field"], id_field=opts["id_field"],
                         csv_text_column=opts["csv_text_column"], max_text_bytes=opts["max_text_bytes"],
-                        max_line_bytes=opts["max_line_bytes"], keep_text=opts["keep_text"]),
+                        max_line_bytes=opts["max_line_bytes"], keep_text=opts["keep_text"],
+                        csv_max_record_lines=opts.get("csv_max_record_lines", s.csv_max_record_lines)),
             start_offset=start.offset, start_line=start.line, header=header,
         )
         engine = RecordEngine(v.task, v.params, results, errors, batch_size=opts["batch_size"],
