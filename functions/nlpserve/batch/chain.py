@@ -44,7 +44,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from nlpserve.batch.errors import LeaseLost
+from nlpserve.batch.errors import LeaseLost, client_error_code
 
 LEDGER_SCHEMA = "nlpserve.batch.ledger/1"
 LEASE_MARGIN_S = 60.0
@@ -70,14 +70,11 @@ def options_hash(options: dict[str, Any], params: dict[str, Any]) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
 
 def _precondition_failed(exc: ClientError) -> bool:
     # 412 when the ETag/existence condition fails; 409 ConditionalRequestConflict when two conditional
     # writes race on AWS.
-    return _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+    return client_error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 
 
 @dataclass
@@ -98,7 +95,7 @@ class LedgerStore:
         try:
             resp = self.s3.get_object(Bucket=self.bucket, Key=self.key)
         except ClientError as exc:
-            if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+            if client_error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise
         return Snapshot(json.loads(resp["Body"].read()), resp["ETag"])
@@ -117,7 +114,7 @@ class LedgerStore:
             resp = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=data,
                                       ContentType="application/json", **condition)
         except ClientError as exc:
-            if _precondition_failed(exc) or _code(exc) in ("NoSuchKey", "404"):
+            if _precondition_failed(exc) or client_error_code(exc) in ("NoSuchKey", "404"):
                 return self._ours_after_all(body)
             raise
         return Snapshot(body, resp["ETag"])

@@ -9,6 +9,7 @@ goes to the DLQ after ``maxReceiveCount`` receives).
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 
 class Reason(str, Enum):
@@ -67,3 +68,8 @@ class ChainBroken(BatchError):
 
 class LeaseLost(BatchError):
     """Another invocation took over this object version's chain: stop writing at once."""
+
+
+def client_error_code(exc: Any) -> str:
+    """The AWS error code of a botocore ``ClientError`` (``"NoSuchKey"``, ``"412"``...); "" when it has none."""
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))

@@ -39,7 +39,14 @@ from nlpserve.batch.commit import (
 from nlpserve.batch.config import BatchSettings
 from nlpserve.batch.documents import DocumentTooSlow, run_document_job
 from nlpserve.batch.engine import Counts, Position, error_line
-from nlpserve.batch.errors import ChainBroken, LeaseLost, PermanentFileError, Reason, SupersededObject
+from nlpserve.batch.errors import (
+    ChainBroken,
+    LeaseLost,
+    PermanentFileError,
+    Reason,
+    SupersededObject,
+    client_error_code,
+)
 from nlpserve.batch.events import Job
 from nlpserve.batch.keys import Format, InputKey, OutputKeys, output_keys, parse_input_key
 from nlpserve.batch.records import RecordsJob
@@ -196,7 +203,7 @@ class ObjectProcessor:
             body = self.s3.get_object(Bucket=v.bucket, Key=v.keys.summary)["Body"].read()
             return summary_matches(json.loads(body), v.etag, v.options_id)
         except ClientError as exc:
-            if source._code(exc) in ("404", "NoSuchKey", "NotFound"):
+            if client_error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
         except ValueError:

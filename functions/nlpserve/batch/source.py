@@ -16,16 +16,13 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
-from nlpserve.batch.errors import ChainBroken, SupersededObject
+from nlpserve.batch.errors import ChainBroken, SupersededObject, client_error_code
 from nlpserve.batch.events import Job
 from nlpserve.batch.keys import InputKey
 from nlpserve.batch.readers import GZIP_ERRORS, open_gzip, skip_bytes
 
 LINE_ENDS = (b"\n", b"\r")
 
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def strip_etag(etag: str | None) -> str | None:
@@ -37,7 +34,7 @@ def head_current(s3: Any, job: Job) -> dict[str, Any] | None:
     try:
         head = s3.head_object(Bucket=job.bucket, Key=job.key)
     except ClientError as exc:
-        if _code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
+        if client_error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
             return None
         raise
     if job.etag and strip_etag(head.get("ETag")) != strip_etag(job.etag):
@@ -77,7 +74,7 @@ def open_stream(s3: Any, job: Job, inp: InputKey, etag: str | None, offset: int,
             _check_boundary(fp.read(1), offset)
         return fp
     except ClientError as exc:
-        if _code(exc) in ("PreconditionFailed", "412"):
+        if client_error_code(exc) in ("PreconditionFailed", "412"):
             raise SupersededObject(f"object changed while reading (etag {strip_etag(etag)})") from exc
         raise
     except GZIP_ERRORS as exc:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from nlpserve.batch.config import MIN_PART_SIZE
-from nlpserve.batch.errors import ChainBroken
+from nlpserve.batch.errors import ChainBroken, client_error_code
 
 
 class Sink(Protocol):
@@ -33,9 +33,6 @@ class Sink(Protocol):
 
     def write(self, data: bytes) -> None: ...
 
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class MultipartWriter:
@@ -87,7 +84,7 @@ class MultipartWriter:
                 Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
             )
         except ClientError as exc:
-            if _code(exc) == "NoSuchUpload":
+            if client_error_code(exc) == "NoSuchUpload":
                 raise ChainBroken(f"multipart upload of {self.key} no longer exists") from exc
             raise
         self.parts.append({"PartNumber": number, "ETag": resp["ETag"]})
@@ -119,7 +116,7 @@ class MultipartWriter:
                     MultipartUpload={"Parts": self.parts},
                 )
             except (ClientError, ChainBroken) as exc:
-                if isinstance(exc, ClientError) and _code(exc) != "NoSuchUpload":
+                if isinstance(exc, ClientError) and client_error_code(exc) != "NoSuchUpload":
                     raise
                 resp = self._already_completed(exc)
         self.buffer.clear()
@@ -205,7 +202,7 @@ class MultipartWriter:
             listed = self.s3.list_parts(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
                                         MaxParts=max(1, len(self.parts)))
         except ClientError as exc:
-            if _code(exc) == "NoSuchUpload":
+            if client_error_code(exc) == "NoSuchUpload":
                 raise ChainBroken(f"multipart upload of {self.key} no longer exists") from exc
             raise
         have = {p["PartNumber"]: (p["ETag"], p["Size"]) for p in listed.get("Parts", [])}
