@@ -9,8 +9,9 @@ Batch invariance: plain ``quantize_dynamic`` emits DynamicQuantizeLinear, which 
 scale over the whole [batch, seq, hidden] tensor, so a text's output depends on its batch mates (up to
 0.17 probability on the sentiment head, ~3 % label flips alone vs batch of 32).
 ``per_row_activations`` rewrites every DynamicQuantizeLinear into a per-token symmetric quantiser (scale =
-max|x| / 127 per row, uint8 with zero point 128): each token is quantised from its own values only, so
-outputs are identical whether a text runs alone or in any batch, and are closer to fp32 than per-tensor.
+max|x| / 127 per row, uint8 with zero point 128, one blocked QuantizeLinear): each token is quantised from
+its own values only, so outputs are identical whether a text runs alone or in any batch, and are closer to
+fp32 than per-tensor.
 """
 
 from __future__ import annotations
@@ -53,25 +54,40 @@ def quantize_int8(src: Path, dst: Path, exclude: list[str] | None = None, per_ch
     return dst
 
 
+#: ai.onnx opset of the rewritten graph: QuantizeLinear gained blocked scales (``block_size``) in opset 21.
+ROW_OPSET = 21
+
+
 def per_row_activations(path: Path) -> Path:
     """Rewrite a quantize_dynamic graph in place so activations are quantised per row (per token).
 
     quantize_dynamic emits, per quantised MatMul:
         DynamicQuantizeLinear(x) -> (q, a_scale, a_zp);  MatMulInteger(q, Wq, a_zp, w_zp) -> Cast ->
         Mul(., Mul(a_scale, w_scale)) [-> Add(bias)]
-    This becomes
-        inv = 127 / max(max|x| over the last axis, eps);  q = Cast<uint8>(Round(x * inv) + 128)
+    This becomes, with K = the reduced (hidden) size of x:
+        a_scale = max(ReduceMax(|x|, last axis), eps) / 127                           # [batch, seq, 1]
+        q = QuantizeLinear(x, a_scale, 128, axis=-1, block_size=K)                   # uint8, one fused pass
         MatMulIntegerToFloat(q, Wq, 1.0, w_scale, 128, w_zp) * a_scale   [-> the same Add(bias)]
-    with a_scale = 1 / inv of shape [batch, seq, 1]. |x * inv| <= 127, so no Clip is needed.
-    The fused op is built explicitly with a SCALAR a_scale: onnxruntime's MatMulIntegerToFloatFusion
-    does not check that a_scale is a scalar and silently produces wrong outputs if a per-row scale is
-    left in the Cast -> Mul(Mul(a_scale, b_scale)) pattern.
+    Symmetric (zero point 128, |q - 128| <= 127), so every token is quantised from its own values only:
+    outputs are identical whether a text runs alone or in any batch, and closer to fp32 than per-tensor.
+
+    The graph is converted to ai.onnx opset 21 first: one blocked QuantizeLinear (block = the whole row)
+    replaces the Mul, Round, Add and Cast of the first version of this rewrite, which cost ~20 % of the
+    model's time (measured 2026-11-30, embed, 1,000 mixed texts, 2 threads: 114 -> 134 texts/s on AVX-512,
+    82 -> 100 on AVX2). The fused op is built explicitly with a SCALAR a_scale: onnxruntime's
+    MatMulIntegerToFloatFusion does not check that a_scale is a scalar and silently produces wrong outputs
+    if a per-row scale is left in the Cast -> Mul(Mul(a_scale, b_scale)) pattern.
+
+    Raises ValueError when the graph is not a quantize_dynamic output.
     """
     import numpy as np
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper, version_converter
 
     model = onnx.load(str(path))
+    domain_opset = {o.domain: o.version for o in model.opset_import}
+    if domain_opset.get("", domain_opset.get("ai.onnx", 0)) < ROW_OPSET:
+        model = version_converter.convert_version(model, ROW_OPSET)
     g = model.graph
     nodes = list(g.node)
     prod = {o: n for n in nodes for o in n.output}
@@ -79,27 +95,33 @@ def per_row_activations(path: Path) -> Path:
     for n in nodes:
         for i in n.input:
             cons.setdefault(i, []).append(n)
+    weights = {t.name: t for t in g.initializer}
     g.initializer.extend([numpy_helper.from_array(np.array(v, dt), name) for name, v, dt in (
-        ("rowq/c127", 127.0, np.float32), ("rowq/c128", 128.0, np.float32), ("rowq/eps", 1e-8, np.float32),
-        ("rowq/one", 1.0, np.float32), ("rowq/zp128", 128, np.uint8))])
-    drop, out, n_rows, n_mm = set(), [], 0, 0
+        ("rowq/inv127", 1.0 / 127.0, np.float32), ("rowq/eps", 1e-8, np.float32), ("rowq/zero", 0.0, np.float32),
+        ("rowq/c128", 128.0, np.float32), ("rowq/one", 1.0, np.float32), ("rowq/zp128", 128, np.uint8),
+        ("rowq/last_axis", [-1], np.int64))])
+    drop, out, n_mm = set(), [], 0
     for n in nodes:
         if n.op_type == "DynamicQuantizeLinear":
             x, (q, scale, _zp) = n.input[0], n.output
+            mms = [c for c in cons.get(q, []) if c.op_type == "MatMulInteger"]
+            if not mms or mms[0].input[1] not in weights:
+                raise ValueError(f"{n.name}: quantised activation does not feed a MatMulInteger with constant weights")
+            k = int(weights[mms[0].input[1]].dims[0])
             p = n.name + "/rowq/"
             out += [
                 helper.make_node("Abs", [x], [p + "abs"], name=p + "Abs"),
-                helper.make_node("ReduceMax", [p + "abs"], [p + "amax"], name=p + "ReduceMax", axes=[-1],
+                helper.make_node("ReduceMax", [p + "abs", "rowq/last_axis"], [p + "amax"], name=p + "ReduceMax",
                                  keepdims=1),
                 helper.make_node("Max", [p + "amax", "rowq/eps"], [p + "amax_eps"], name=p + "Max"),
-                helper.make_node("Div", ["rowq/c127", p + "amax_eps"], [p + "inv"], name=p + "Inv"),
-                helper.make_node("Div", [p + "amax_eps", "rowq/c127"], [scale], name=p + "Scale"),
-                helper.make_node("Mul", [x, p + "inv"], [p + "xs"], name=p + "Mul"),
-                helper.make_node("Round", [p + "xs"], [p + "round"], name=p + "Round"),
-                helper.make_node("Add", [p + "round", "rowq/c128"], [p + "shift"], name=p + "Add"),
-                helper.make_node("Cast", [p + "shift"], [q], name=p + "Cast", to=TensorProto.UINT8),
+                helper.make_node("Mul", [p + "amax_eps", "rowq/inv127"], [scale], name=p + "Scale"),
+                # A [batch, seq, 1] zero point of 128 (blocked QuantizeLinear wants it shaped like the scale).
+                helper.make_node("Mul", [scale, "rowq/zero"], [p + "z"], name=p + "ZeroLike"),
+                helper.make_node("Add", [p + "z", "rowq/c128"], [p + "z128"], name=p + "Zp"),
+                helper.make_node("Cast", [p + "z128"], [p + "zp"], name=p + "ZpCast", to=TensorProto.UINT8),
+                helper.make_node("QuantizeLinear", [x, scale, p + "zp"], [q], name=p + "QuantizeLinear",
+                                 axis=-1, block_size=k),
             ]
-            n_rows += 1
             continue
         if n.op_type == "MatMulInteger":
             a, w, a_zp, w_zp = n.input
@@ -123,7 +145,8 @@ def per_row_activations(path: Path) -> Path:
         raise ValueError("no MatMulInteger found: is this a quantize_dynamic graph?")
     del g.node[:]
     g.node.extend(out)
-    stale = {n.output[1] for n in nodes if n.op_type == "DynamicQuantizeLinear"}  # scales are now [B, S, 1]
+    # The scales are now [batch, seq, 1]; drop the stale scalar shape annotations.
+    stale = {n.output[1] for n in nodes if n.op_type == "DynamicQuantizeLinear"}
     keep = [v for v in g.value_info if v.name not in stale]
     del g.value_info[:]
     g.value_info.extend(keep)

@@ -50,7 +50,8 @@ OPSET = 17
 THREADS = 2
 # MatMuls kept in fp32 during int8 quantisation (regex over node names); see the module docstring.
 KEEP_FP32: list[str] = []
-QUANT_DESC = ("onnxruntime dynamic int8 (QInt8 per-channel weights; activations quantised per token, "
+QUANT_DESC = ("onnxruntime dynamic int8 (QInt8 per-channel weights; activations quantised per token by one "
+              "blocked QuantizeLinear, opset 21, "
               "so outputs do not depend on batch mates)")
 
 MINILM_SOURCE = {
