@@ -35,7 +35,7 @@ class EncodedText:
 class Bundle:
     """ONNX session + tokenizer + manifest, loaded once per process (at import in Lambda)."""
 
-    def __init__(self, path: Path, threads: int = 1):
+    def __init__(self, path: Path, threads: int = 1, spin: bool = True):
         self.path = Path(path)
         self.manifest = Manifest.load(self.path)
         self.tokenizer = Tokenizer.from_file(str(self.path / self.manifest.tokenizer_file))
@@ -44,7 +44,7 @@ class Bundle:
         self.tokenizer.no_truncation()
         self.session = ort.InferenceSession(
             str(self.path / self.manifest.model_file),
-            sess_options=_session_options(threads),
+            sess_options=_session_options(threads, spin),
             providers=["CPUExecutionProvider"],
         )
         self._input_names = {i.name for i in self.session.get_inputs()}
@@ -121,45 +121,57 @@ class Bundle:
 MAX_BATCH_CELLS = 4 * 512 * 512
 #: Most padded tokens (rows x width) in one model call, as text-embeddings-inference's max batch tokens.
 MAX_BATCH_TOKENS = 4096
-#: A batch is cut before padding would exceed this fraction of its padded tokens. The sorted lengths of a
-#: mixed request jump (tweets, then paragraphs): without the bound, a batch of 32 pads its short texts to the
-#: longest. Measured 2026-11-30 (embed, 1,000 mixed texts as 64-text requests, 2 threads, same process):
-#: fixed batches of 32 ran 53-62 texts/s, these bounds 99-117 texts/s, one sorted call over all 1,000 131/s.
-MAX_PADDING_WASTE = 0.25
+#: Cost model of one model call, used to choose where to cut the length-sorted list: a fixed cost per call
+#: (thread wake-ups and dispatch of ~150 graph nodes) plus a cost per padded token plus attention's cost per
+#: padded token and unit of width. Fitted 2026-11-30 on embed (MiniLM-L6 int8, 2 threads, AVX2) over 29
+#: shapes from 1 x 16 to 16 x 256 (relative least squares): 3.9 ms, 147 us, 0.1 us. Only the ratios matter:
+#: a call costs as much as ~26 padded tokens, so a batch of 2 paragraphs is worth padding its neighbours.
+CALL_COST_TOKENS = 26.0
+ATTENTION_COST_PER_WIDTH = 0.1 / 147
+
+
+def _call_cost(rows: int, width: int) -> float:
+    """Estimated cost of one call, in units of one padded token."""
+    return CALL_COST_TOKENS + rows * width * (1.0 + ATTENTION_COST_PER_WIDTH * width)
 
 
 def _batches(order: list[int], lengths: list[int], batch_size: int) -> list[list[int]]:
-    """Consecutive runs of the length-sorted `order` (shortest first) that respect every bound: at most
-    `batch_size` rows, MAX_BATCH_CELLS rows x width^2, MAX_BATCH_TOKENS rows x width, and padding at most
-    MAX_PADDING_WASTE of the padded tokens. A single item always forms a batch of its own."""
+    """Cut the length-sorted `order` (shortest first; `lengths` in the same order) into consecutive batches
+    of least total estimated cost (`_call_cost`: per call + per padded token + attention), subject to hard
+    bounds: at most `batch_size` rows, MAX_BATCH_TOKENS rows x width and MAX_BATCH_CELLS rows x width^2.
+    A single item always forms a batch of its own.
+
+    Exact by dynamic programming over cut points, O(n x batch_size). Replaces a greedy cut at 25 % padding,
+    which made 64-text requests of mixed length run 79-83 % of the rate of the same texts sorted as one call
+    (benchmarks/speed.py, 2026-11-30): it split them into many small calls, each paying the fixed cost.
+    """
+    n = len(order)
+    best = [0.0] + [float("inf")] * n  # best[j]: least cost of the first j items
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        width = lengths[j - 1]  # sorted: the last item of a batch is its widest
+        for i in range(j - 1, max(-1, j - 1 - batch_size), -1):
+            rows = j - i
+            if rows > 1 and (rows * width > MAX_BATCH_TOKENS or rows * width * width > MAX_BATCH_CELLS):
+                break
+            cost = best[i] + _call_cost(rows, width)
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
     batches: list[list[int]] = []
-    chunk: list[int] = []
-    real = 0  # unpadded tokens in `chunk`
-    for i, length in zip(order, lengths):
-        rows = len(chunk) + 1
-        padded = rows * length  # sorted: the new item is the widest
-        if chunk and (
-            rows > batch_size
-            or rows * length * length > MAX_BATCH_CELLS
-            or padded > MAX_BATCH_TOKENS
-            or padded - (real + length) > MAX_PADDING_WASTE * padded
-        ):
-            batches.append(chunk)
-            chunk, real = [], 0
-        chunk.append(i)
-        real += length
-    if chunk:
-        batches.append(chunk)
-    return batches
+    j = n
+    while j > 0:
+        batches.append(order[cut[j]:j])
+        j = cut[j]
+    return batches[::-1]
 
 
-def _session_options(threads: int) -> ort.SessionOptions:
+def _session_options(threads: int, spin: bool = True) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, threads)
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Lambda bills wall time: spinning threads between small batches only burns the vCPU we share.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # See config.Settings.spin_threads: with one thread there is no pool, so nothing spins.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     options.log_severity_level = 3
     return options

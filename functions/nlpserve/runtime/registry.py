@@ -37,7 +37,7 @@ def load_bundle(name: str) -> Bundle:
                     f"model bundle '{name}' is not available in {config.settings.models_dir}",
                     details=[{"bundle": name, "hint": "build it with `nlpserve build models` or attach its layer"}],
                 )
-            _cache[name] = Bundle(path, threads=config.settings.threads)
+            _cache[name] = Bundle(path, threads=config.settings.threads, spin=config.settings.spin_threads)
         return _cache[name]
 
 
