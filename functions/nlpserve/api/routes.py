@@ -6,8 +6,8 @@ Task endpoints are `async def` and return their JSON already serialised. A Lambd
 at a time, so running the model on the event loop blocks nobody, while a sync endpoint costs several thread-pool
 hand-offs per request; and a returned `Response` skips FastAPI's second validation of the response model (the
 model is built once, by us, and `response_model` still documents it). Measured 2026-11-30 with
-benchmarks/speed.py: 64-text embed requests through the Lambda handler went from 89 % to 97 % of the raw
-model rate on the same texts.
+benchmarks/speed.py on 320 texts: 64-text embed requests through the Lambda handler went from 89 % to 97 %
+of the raw model rate on the same texts.
 """
 
 import json
