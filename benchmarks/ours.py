@@ -28,18 +28,18 @@ import time
 
 T_TOP = time.time()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WARM_CALLS = 200
 REQUEST_TEXTS = 64
-ROUTES = {"embed": "/v1/embed", "classify": "/v1/classify", "sentiment": "/v1/sentiment", "ner": "/v1/ner"}
+TASKS = ("classify", "embed", "ner", "sentiment")
 
 
 def seconds(fn) -> float:
@@ -49,17 +49,12 @@ def seconds(fn) -> float:
 
 
 def best_rate(fn, n: int, repeat: int = 2) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return round(n / best, 1)
+    return round(n / min(seconds(fn) for _ in range(repeat)), 1)
 
 
 def event(task: str, inputs) -> dict:
     ev = json.loads((REPO / "events" / f"http_v2_{task}.json").read_text())
-    ev["rawPath"] = ev["requestContext"]["http"]["path"] = ROUTES[task]
+    ev["rawPath"] = ev["requestContext"]["http"]["path"] = f"/v1/{task}"
     ev["body"] = json.dumps({"inputs": inputs})
     ev["isBase64Encoded"] = False
     return ev
@@ -67,7 +62,7 @@ def event(task: str, inputs) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--task", choices=sorted(ROUTES), required=True)
+    ap.add_argument("--task", choices=TASKS, required=True)
     ap.add_argument("--texts", required=True, help="JSON list of strings")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--short", default="A short sentence.")
@@ -164,7 +159,6 @@ def fp32_variant(bundle, encoded, threads: int) -> dict:
     """The fp32 export next to the shipped int8 graph: same ids, same batching, same process."""
     import numpy as np
     import onnxruntime as ort
-
     from nlpserve import config
     from nlpserve.runtime.bundle import Bundle, _session_options
 

@@ -170,20 +170,26 @@ def ensure_peer_env(repo: Path = REPO, log=print, redaction: bool = True, force:
     return python
 
 
-def _peer(python: Path, args: list[str]) -> dict:
-    """One fresh peer.py process; --t0 is the parent's spawn time so interpreter start-up counts."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
+def run_child(python: Path, script: str, args: list[str], env: dict | None = None) -> dict:
+    """One fresh `benchmarks/<script>` process writing JSON to --out; --t0 is the parent's spawn time, so
+    interpreter start-up counts. Raises RuntimeError with the child's stderr tail when it fails."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        cmd = [str(python), str(Path(__file__).with_name("peer.py")), *args, "--out", str(out)]
+        cmd = [str(python), str(Path(__file__).with_name(script)), *args, "--out", str(out)]
         p = subprocess.run(
             cmd + ["--t0", repr(time.time())], check=False, capture_output=True, text=True, env=env
         )
         if p.returncode != 0 or not out.is_file():
             tail = "\n".join(p.stderr.strip().splitlines()[-30:])
-            raise RuntimeError(f"peer.py failed (exit {p.returncode}): {' '.join(cmd)}\n{tail}")
+            raise RuntimeError(f"{script} failed (exit {p.returncode}): {' '.join(cmd)}\n{tail}")
         return json.loads(out.read_text())
+
+
+def _peer(python: Path, args: list[str]) -> dict:
+    """One fresh peer.py process, isolated from the project's venv and offline for the model hub."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
+    return run_child(python, "peer.py", args, env)
 
 
 def run_peer(

@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import SHORT, mixed_texts  # noqa: E402
+from corpus import SHORT, mixed_texts
+from peer_env import ensure_peer_env, run_child, run_peer
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ("embed", "classify", "sentiment", "ner")
@@ -53,19 +53,10 @@ def log(msg: str) -> None:
 
 
 def ours(task: str, texts_path: Path, threads: int, mode: str | None = None) -> dict:
-    """One fresh benchmarks/ours.py process; the spawn time is passed in so interpreter start-up counts."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        cmd = [sys.executable, str(REPO / "benchmarks" / "ours.py"), "--task", task, "--texts", str(texts_path),
-               "--threads", str(threads), "--short", SHORT, "--out", str(out)]
-        if mode:
-            cmd.append(mode)
-        env = dict(os.environ, PYTHONPATH=str(REPO / "functions"))
-        p = subprocess.run(cmd + ["--t0", repr(time.time())], capture_output=True, text=True, env=env, check=False)
-        if p.returncode != 0 or not out.is_file():
-            tail = "\n".join(p.stderr.strip().splitlines()[-20:])
-            raise RuntimeError(f"ours.py failed (exit {p.returncode}): {' '.join(cmd)}\n{tail}")
-        return json.loads(out.read_text())
+    """One fresh benchmarks/ours.py process (project venv) for one task."""
+    args = ["--task", task, "--texts", str(texts_path), "--threads", str(threads), "--short", SHORT]
+    env = dict(os.environ, PYTHONPATH=str(REPO / "functions"))
+    return run_child(Path(sys.executable), "ours.py", args + ([mode] if mode else []), env)
 
 
 def cold_starts(task: str, texts_path: Path, threads: int, runs: int) -> dict:
@@ -139,8 +130,6 @@ def run(args) -> dict:
             report["tasks"][task] = row
             log(f"[{task}] {json.dumps({k: v for k, v in row.items() if k != 'cost'})}")
         if not args.skip_peers:
-            from peer_env import ensure_peer_env, run_peer
-
             python = ensure_peer_env(REPO, log=log)
             for what in ("st-embed", "presidio"):
                 log(f"[peer {what}] {args.cold_runs} cold runs + 1 full run")
@@ -178,14 +167,14 @@ def ratios(report: dict) -> dict:
 def render(report: dict) -> str:
     """The README's performance tables (markdown) from a report."""
     m, tasks, peers, rat = report["machine"], report["tasks"], report["peers"], report["ratios"]
-    lines = [f"Measured {m['date']} by `{report['command'].strip()}` on {m['cpu']} ({m['cpu_count']} vCPUs, "
+    lines = [(f"Measured {m['date']} by `{report['command'].strip()}` on {m['cpu']} ({m['cpu_count']} vCPUs, "
              f"{m['arch']}; int8 features: {', '.join(m['int8_features']) or 'none'}; load average "
              f"{m['loadavg']} at the start, {m.get('loadavg_end', '?')} at the end), {report['threads']} threads, "
              f"{report['texts']} mixed-length texts (`benchmarks/corpus.py`). Full output: "
-             "`benchmarks/results/speed.json`.", "",
-             "| task | cold start (median of fresh processes) | one short text through the handler, p50 | "
+             "`benchmarks/results/speed.json`."), "",
+             ("| task | cold start (median of fresh processes) | one short text through the handler, p50 | "
              "64-text requests through the handler | raw model, sorted one call | handler / raw | "
-             "raw sorted / naive loop | peak RSS (function) |",
+             "raw sorted / naive loop | peak RSS (function) |"),
              "|---|---|---|---|---|---|---|---|"]
     for task, row in tasks.items():
         r = rat[task]
@@ -193,8 +182,8 @@ def render(report: dict) -> str:
                      f"{row['handler64_texts_per_s']:.0f} texts/s | {row['model_sorted_texts_per_s']:.0f} texts/s | "
                      f"{r['handler64_over_model_sorted']:.0%} | {r.get('model_sorted_over_naive', 0):.2f}x | "
                      f"{row['peak_rss_mb']:.0f} MB |")
-    lines += ["", "| peer (same run, same texts, same threads) | cold start | short text p50 | throughput | "
-              "peak RSS | ours vs peer |", "|---|---|---|---|---|---|"]
+    lines += ["", ("| peer (same run, same texts, same threads) | cold start | short text p50 | throughput | "
+              "peak RSS | ours vs peer |"), "|---|---|---|---|---|---|"]
     names = {"st-embed": "sentence-transformers, PyTorch CPU fp32 (embed, classify, sentiment)",
              "presidio": "Presidio analyzer + spaCy en_core_web_sm (ner / redact)"}
     for what, p in peers.items():
@@ -211,12 +200,12 @@ def render(report: dict) -> str:
                      f"**{r.get('handler64_over_peer', 0):.1f}x** |")
     if "embed" in tasks and "int8_over_fp32" in rat.get("embed", {}):
         e = tasks["embed"]
-        lines += ["", f"int8 (per-token activations, batch-invariant) vs the fp32 ONNX graph it was made from: "
+        lines += ["", (f"int8 (per-token activations, batch-invariant) vs the fp32 ONNX graph it was made from: "
                   f"**{rat['embed']['int8_over_fp32']:.2f}x** ({e['model_sorted_texts_per_s']:.0f} vs "
                   f"{e['fp32_model_sorted_texts_per_s']:.0f} texts/s), cosine min {e['fp32_cosine_min']} / mean "
-                  f"{e['fp32_cosine_mean']} on the same texts."]
-    lines += ["", "Cost per million records through the handler (64-text requests, x86_64 price "
-              f"${PRICE_GB_S['x86_64']}/GB-s; Lambda gives one vCPU per {MB_PER_VCPU:,} MB):", "",
+                  f"{e['fp32_cosine_mean']} on the same texts.")]
+    lines += ["", ("Cost per million records through the handler (64-text requests, x86_64 price "
+              f"${PRICE_GB_S['x86_64']}/GB-s; Lambda gives one vCPU per {MB_PER_VCPU:,} MB):"), "",
               "| task | " + " | ".join(f"{c['memory_mb']:,} MB" for c in next(iter(tasks.values()))["cost"]) + " |",
               "|---|" + "---|" * len(next(iter(tasks.values()))["cost"])]
     for task, row in tasks.items():
