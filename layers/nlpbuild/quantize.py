@@ -54,6 +54,14 @@ def quantize_int8(src: Path, dst: Path, exclude: list[str] | None = None, per_ch
     return dst
 
 
+def _leading_dims(model) -> dict[str, tuple]:
+    """Every tensor's shape without its last axis, where every leading dimension is a number or a symbol
+    (``batch``, ``sequence``): two tensors with the same entry have the same shape at run time."""
+    from .onnxgraph import symbolic_dims
+
+    return {name: tuple(d[:-1]) for name, d in symbolic_dims(model).items() if d and all(d)}
+
+
 #: ai.onnx opset of the rewritten graph: QuantizeLinear gained blocked scales (``block_size``) in opset 21.
 ROW_OPSET = 21
 
@@ -66,9 +74,11 @@ def per_row_activations(path: Path) -> Path:
         Mul(., Mul(a_scale, w_scale)) [-> Add(bias)]
     This becomes, with K = the reduced (hidden) size of x:
         a_scale = max(ReduceMax(|x|, last axis), eps) / 127                           # [batch, seq, 1]
-        q = QuantizeLinear(x, a_scale, 128, axis=-1, block_size=K)                   # uint8, one fused pass
+        q = QuantizeLinear(x, a_scale, zp, axis=-1, block_size=K)                    # uint8, one fused pass
         MatMulIntegerToFloat(q, Wq, 1.0, w_scale, 128, w_zp) * a_scale   [-> the same Add(bias)]
-    Symmetric (zero point 128, |q - 128| <= 127), so every token is quantised from its own values only:
+    zp is a uint8 tensor of 128s shaped like a_scale, built once per distinct activation shape (onnxruntime's
+    symbolic shape inference: every [batch, sequence, *] activation shares one) instead of three nodes per
+    activation. Symmetric (zero point 128, |q - 128| <= 127), so every token is quantised from its own values only:
     outputs are identical whether a text runs alone or in any batch, and closer to fp32 than per-tensor.
 
     The graph is converted to ai.onnx opset 21 first: one blocked QuantizeLinear (block = the whole row)
@@ -83,44 +93,50 @@ def per_row_activations(path: Path) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper, version_converter
 
+    from .onnxgraph import index
+
     model = onnx.load(str(path))
+    row_shapes = _leading_dims(model)  # before the opset conversion, which this inference does not follow
     domain_opset = {o.domain: o.version for o in model.opset_import}
     if domain_opset.get("", domain_opset.get("ai.onnx", 0)) < ROW_OPSET:
         model = version_converter.convert_version(model, ROW_OPSET)
     g = model.graph
-    nodes = list(g.node)
-    prod = {o: n for n in nodes for o in n.output}
-    cons: dict[str, list] = {}
-    for n in nodes:
-        for i in n.input:
-            cons.setdefault(i, []).append(n)
+    nodes, prod, cons = index(g)
     weights = {t.name: t for t in g.initializer}
     g.initializer.extend([numpy_helper.from_array(np.array(v, dt), name) for name, v, dt in (
         ("rowq/inv127", 1.0 / 127.0, np.float32), ("rowq/eps", 1e-8, np.float32), ("rowq/zero", 0.0, np.float32),
         ("rowq/c128", 128.0, np.float32), ("rowq/one", 1.0, np.float32), ("rowq/zp128", 128, np.uint8),
         ("rowq/last_axis", [-1], np.int64))])
+    zero_points: dict[tuple, str] = {}  # activation shape without its last axis -> uint8 zero-point tensor
     drop, out, n_mm = set(), [], 0
-    for n in nodes:
+    for position, n in enumerate(nodes):
+        node_name = n.name or f"node{position}"  # exported names may be empty; new names must be unique
         if n.op_type == "DynamicQuantizeLinear":
             x, (q, scale, _zp) = n.input[0], n.output
             mms = [c for c in cons.get(q, []) if c.op_type == "MatMulInteger"]
             if not mms or mms[0].input[1] not in weights:
                 raise ValueError(f"{n.name}: quantised activation does not feed a MatMulInteger with constant weights")
             k = int(weights[mms[0].input[1]].dims[0])
-            p = n.name + "/rowq/"
+            p = node_name + "/rowq/"
             out += [
                 helper.make_node("Abs", [x], [p + "abs"], name=p + "Abs"),
                 helper.make_node("ReduceMax", [p + "abs", "rowq/last_axis"], [p + "amax"], name=p + "ReduceMax",
                                  keepdims=1),
                 helper.make_node("Max", [p + "amax", "rowq/eps"], [p + "amax_eps"], name=p + "Max"),
                 helper.make_node("Mul", [p + "amax_eps", "rowq/inv127"], [scale], name=p + "Scale"),
-                # A [batch, seq, 1] zero point of 128 (blocked QuantizeLinear wants it shaped like the scale).
-                helper.make_node("Mul", [scale, "rowq/zero"], [p + "z"], name=p + "ZeroLike"),
-                helper.make_node("Add", [p + "z", "rowq/c128"], [p + "z128"], name=p + "Zp"),
-                helper.make_node("Cast", [p + "z128"], [p + "zp"], name=p + "ZpCast", to=TensorProto.UINT8),
-                helper.make_node("QuantizeLinear", [x, scale, p + "zp"], [q], name=p + "QuantizeLinear",
-                                 axis=-1, block_size=k),
             ]
+            # Blocked QuantizeLinear wants a zero point shaped like the scale: 128s shaped [batch, seq, 1], built
+            # once per distinct leading shape (symbolic shape inference) and shared by every activation of it.
+            key = row_shapes.get(x) or (x,)
+            if key not in zero_points:
+                zero_points[key] = p + "zp"
+                out += [
+                    helper.make_node("Mul", [scale, "rowq/zero"], [p + "z"], name=p + "ZeroLike"),
+                    helper.make_node("Add", [p + "z", "rowq/c128"], [p + "z128"], name=p + "Zp"),
+                    helper.make_node("Cast", [p + "z128"], [p + "zp"], name=p + "ZpCast", to=TensorProto.UINT8),
+                ]
+            out.append(helper.make_node("QuantizeLinear", [x, scale, zero_points[key]], [q],
+                                        name=p + "QuantizeLinear", axis=-1, block_size=k))
             continue
         if n.op_type == "MatMulInteger":
             a, w, a_zp, w_zp = n.input
@@ -131,15 +147,15 @@ def per_row_activations(path: Path) -> Path:
                     or prod[a].op_type != "DynamicQuantizeLinear" or a_zp != prod[a].output[2]:
                 raise ValueError(f"unexpected quantize_dynamic pattern after {n.name}")
             a_scale, w_scale = scales.input
-            drop.update([cast.name, mul.name, scales.name])
-            fused = n.name + "/rowq"
+            drop.update([id(cast), id(mul), id(scales)])
+            fused = node_name + "/rowq"
             out += [helper.make_node("MatMulIntegerToFloat", [a, w, "rowq/one", w_scale, "rowq/zp128", w_zp],
                                      [fused], name=fused, domain="com.microsoft"),
                     helper.make_node("Mul", [fused, a_scale], list(mul.output), name=fused + "/a_scale")]
             n_mm += 1
             continue
         out.append(n)
-    out = [n for n in out if n.name not in drop]
+    out = [n for n in out if id(n) not in drop]
     if n_mm == 0:
         raise ValueError("no MatMulInteger found: is this a quantize_dynamic graph?")
     del g.node[:]

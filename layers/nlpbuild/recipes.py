@@ -52,8 +52,9 @@ THREADS = 2
 # MatMuls kept in fp32 during int8 quantisation (regex over node names); see the module docstring.
 KEEP_FP32: list[str] = []
 QUANT_DESC = ("onnxruntime dynamic int8 (QInt8 per-channel weights; activations quantised per token by one "
-              "blocked QuantizeLinear, opset 21, so outputs do not depend on batch mates; graph saved "
-              f"after onnxruntime {runtime_version()}'s extended fusions)")
+              "blocked QuantizeLinear, opset 21, so outputs do not depend on batch mates; fp32 graph simplified "
+              "first (static head reshapes, packed Q/K/V projections); graph saved after onnxruntime "
+              f"{runtime_version()}'s extended fusions)")
 
 MINILM_SOURCE = {
     "model": "sentence-transformers/all-MiniLM-L6-v2",
@@ -219,6 +220,7 @@ def _quantized_encoder_with(ctx: Context, tmp: Path, bundle: str, head=None) -> 
     """fp32 export (+ optional folded head) -> int8 model.onnx in tmp; returns (path, quant text)."""
     from .heads import fold_head
     from .quantize import matmul_names, per_row_activations, quantize_int8
+    from .simplify import simplify_encoder
 
     src = ctx.fp32_onnx
     exclude = matmul_names(src, KEEP_FP32) if KEEP_FP32 else []
@@ -229,7 +231,12 @@ def _quantized_encoder_with(ctx: Context, tmp: Path, bundle: str, head=None) -> 
         src = folded
         ctx.step(bundle, "fold head", t0)
     t0 = time.perf_counter()
-    out = per_row_activations(quantize_int8(src, tmp / "model.onnx", exclude))
+    simplified = tmp / "fp32_simplified.onnx"
+    simplify_encoder(src, simplified)
+    ctx.step(bundle, "simplify graph (static reshapes, packed Q/K/V, dead nodes)", t0)
+    t0 = time.perf_counter()
+    out = per_row_activations(quantize_int8(simplified, tmp / "model.onnx", exclude))
+    simplified.unlink()
     ctx.step(bundle, "quantize int8 (per-token activations)", t0)
     t0 = time.perf_counter()
     save_optimized(out)
