@@ -47,10 +47,10 @@ class EmbedTask(Task[EmbedParams, EmbedResult]):
 
     def _run(self, texts: list[str], params: EmbedParams) -> list[EmbedResult]:
         matrix, truncated = self.vectors(texts)
-        return [
-            EmbedResult(embedding=[round(float(v), 7) for v in row], dim=int(row.shape[0]), truncated=t)
-            for row, t in zip(matrix, truncated)
-        ]
+        # Rounded to 7 decimals (float32 carries ~7 significant digits) to keep the JSON short; one vectorised
+        # pass: a Python round() per component took ~5 % of a 64-text request.
+        rows = np.round(matrix.astype(np.float64), 7).tolist()
+        return [EmbedResult(embedding=row, dim=len(row), truncated=t) for row, t in zip(rows, truncated)]
 
     def similarity(self, source: str, targets: list[str]) -> SimilarityScores:
         """Cosine similarity of `source` to each target (vectors are unit length, so a dot product)."""

@@ -120,52 +120,49 @@ class NerTask(Task[NerParams, NerResult]):
         results = []
         for norm, (offsets, owned) in zip(norms, plans):
             text = norm.text
-            rows: list[np.ndarray] = []
+            blocks: list[np.ndarray] = []
             spans: list[tuple[int, int]] = []
             for w, lo, hi, s in owned:
                 probs = softmax(np.asarray(outputs[w], dtype=np.float32))
-                for t in range(lo, hi):
-                    start, end = offsets[t]
-                    if end > start:
-                        rows.append(probs[t - s + 1])  # +1 skips [CLS]
-                        spans.append((start, end))
+                kept = [t for t in range(lo, hi) if offsets[t][1] > offsets[t][0]]
+                blocks.append(probs[[t - s + 1 for t in kept]])  # +1 skips [CLS]
+                spans.extend(offsets[t] for t in kept)
+            rows = np.concatenate(blocks) if blocks else np.zeros((0, len(labels)), np.float32)
             tokens = decode_tokens(word_average(text, rows, spans), labels, spans)
             found = merge_patterns(text, aggregate(text, tokens, min_score))
             results.append(to_original(norm, complete_grouped_numbers(text, found)))
         return results
 
 
-def word_average(text: str, rows: list[np.ndarray], spans: list[tuple[int, int]]) -> list[np.ndarray]:
+def word_average(text: str, rows: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
     """Give every piece of one alphanumeric word the word's mean distribution.
 
-    Word pieces of one number ("000", "##123", ...) otherwise get different types from the model.
+    ``rows``: [pieces, labels] probabilities, one row per span. Word pieces of one number ("000", "##123",
+    ...) otherwise get different types from the model. Returns a new [pieces, labels] array.
     """
-    out = list(rows)
-    i = 0
-    while i < len(spans):
-        j = i + 1
-        while (
-            j < len(spans)
-            and spans[j][0] == spans[j - 1][1]
-            and text[spans[j][0]].isalnum()
-            and text[spans[j - 1][1] - 1].isalnum()
-        ):
-            j += 1
-        if j - i > 1:
-            mean = np.mean(rows[i:j], axis=0)
-            out[i:j] = [mean] * (j - i)
-        i = j
-    return out
+    if len(spans) < 2:
+        return rows
+    starts = [0]  # first piece of each word: a piece continues a word when it touches the previous piece
+    for k in range(1, len(spans)):  # and alphanumerics meet on both sides of the join
+        start, prev_end = spans[k][0], spans[k - 1][1]
+        if not (start == prev_end and text[start].isalnum() and text[prev_end - 1].isalnum()):
+            starts.append(k)
+    if len(starts) == len(spans):
+        return rows
+    bounds = np.asarray(starts)
+    sizes = np.diff(np.append(bounds, len(spans)))
+    means = np.add.reduceat(rows, bounds, axis=0) / sizes[:, None].astype(rows.dtype)
+    return np.repeat(means, sizes, axis=0)
 
 
-def decode_tokens(rows: list[np.ndarray], labels: list[str], spans: list[tuple[int, int]]) -> list[_Token]:
+def decode_tokens(rows: np.ndarray, labels: list[str], spans: list[tuple[int, int]]) -> list[_Token]:
     """Entity-level decision for each word piece (vectorised over the pieces of one text).
 
     The model often splits its belief between B-X and I-X (e.g. 0.47 / 0.48 on a piece of an e-mail); taking
     the plain argmax would then drop a piece that is 95 % surely part of an X. So: a piece is an entity
     with probability 1 - P(O), its type is the one with the largest B+I mass, B or I by the larger of the two.
     """
-    if not rows:
+    if len(rows) == 0:
         return []
     probs = np.asarray(rows, dtype=np.float64)
     kinds = [l[2:] for l in labels if l.startswith("B-")]
