@@ -1,8 +1,8 @@
 """The most expensive request within the limits, per task, at the deployed size: wall time and peak RSS.
 
 Each case runs in its own subprocess, like one Lambda container of that task's function:
-- onnxruntime gets 1 thread (``NLP_THREADS=1``): Lambda gives about 1 vCPU per 1,769 MB, so the deployed
-  2,048 MB is ~1.16 vCPU;
+- onnxruntime gets 1 thread (``NLP_THREADS=1``), as the stack sets it at the deployed 1,769 MB (one vCPU:
+  Lambda gives CPU in proportion to memory);
 - the request goes through the function's real handler (``nlpserve.handlers.<function>``: Mangum + FastAPI
   + validation + budget + model + JSON response) as an API Gateway v2 event;
 - wall time: one warm-up request, then ``--repeat`` more; the table shows the slowest of all of them;

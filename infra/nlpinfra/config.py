@@ -58,14 +58,32 @@ class ConfigError(ValueError):
     """The deployment configuration is invalid; the message says which key and why."""
 
 
+#: Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB, up to 6 at 10,240 MB.
+MB_PER_VCPU = 1769
+
+
 @dataclass(frozen=True)
 class FunctionSettings:
-    """Per-function sizing. ``provisioned_concurrency`` publishes a version + ``live`` alias."""
+    """Per-function sizing. ``provisioned_concurrency`` publishes a version + ``live`` alias.
 
-    memory_mb: int = 2048
+    The default 1,769 MB is one full vCPU: CPU-bound inference costs the same per record at any smaller size
+    and more per record at larger ones (README "Which memory size", measured by benchmarks/speed.py).
+    """
+
+    memory_mb: int = MB_PER_VCPU
     timeout_s: int = 29
     reserved_concurrency: int | None = None
     provisioned_concurrency: int | None = None
+
+    @property
+    def threads(self) -> int:
+        """onnxruntime intra-op threads for this size (``NLP_THREADS``): the vCPUs Lambda allocates, rounded.
+
+        os.cpu_count() inside Lambda shows more CPUs than the memory size pays for (2 even below 1,769 MB),
+        and a second spinning thread on a small fraction of a vCPU only burns the CPU quota. 1,769 and
+        2,048 MB get 1 thread, the batch function's 3,008 MB (1.7 vCPUs) 2, 3,538 MB 2, 10,240 MB 6.
+        """
+        return max(1, min(6, round(self.memory_mb / MB_PER_VCPU)))
 
     def validate(self, name: str, max_timeout_s: int) -> None:
         if not 128 <= self.memory_mb <= 10240:

@@ -164,7 +164,7 @@ def test_functions_have_own_log_groups_and_roles_without_managed_policies(full_s
 
 def test_memory_timeout_and_concurrency_are_configurable(full_synth: Synth, one_task_synth: Synth) -> None:
     full = service_functions(full_synth)
-    assert full["sentiment"]["Properties"]["MemorySize"] == 2048
+    assert full["sentiment"]["Properties"]["MemorySize"] == 1769
     assert full["meta"]["Properties"]["MemorySize"] == 512
     assert full["batch"]["Properties"]["Timeout"] == 900
     assert "ReservedConcurrentExecutions" not in full["sentiment"]["Properties"]
@@ -546,3 +546,14 @@ def test_stack_is_environment_agnostic(full_synth: Synth) -> None:
     assert Token.is_unresolved(full_synth.stack.account) and Token.is_unresolved(full_synth.stack.region)
     text = json.dumps(full_synth.template_json)
     assert "arn:aws:" not in text  # partition/account/region come from pseudo parameters
+
+
+def test_onnxruntime_threads_follow_the_vcpus_the_memory_size_pays_for(full_synth: Synth, one_task_synth: Synth) -> None:
+    """Lambda shows 2 CPUs even at 1 vCPU of quota: NLP_THREADS comes from the memory size, not cpu_count."""
+    full = service_functions(full_synth)
+    threads = {name: fn["Properties"]["Environment"]["Variables"]["NLP_THREADS"] for name, fn in full.items()}
+    assert threads["sentiment"] == threads["embed"] == "1"  # 1,769 MB: one vCPU
+    assert threads["batch"] == "2"  # 3,008 MB: 1.7 vCPUs
+    assert threads["meta"] == "1"
+    one = service_functions(one_task_synth)["sentiment"]["Properties"]["Environment"]["Variables"]
+    assert one["NLP_THREADS"] == "2"  # 3,008 MB in that config

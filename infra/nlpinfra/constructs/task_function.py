@@ -67,7 +67,8 @@ class TaskFunction(Construct):
             layers=list(layers),
             memory_size=settings.memory_mb,
             timeout=Duration.seconds(settings.timeout_s),
-            environment=dict(environment),
+            # NLP_THREADS from the memory size unless the caller sets it (FunctionSettings.threads).
+            environment={"NLP_THREADS": str(settings.threads), **environment},
             description=description,
             role=self.role,
             log_group=self.log_group,
