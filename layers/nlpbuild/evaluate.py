@@ -1,0 +1,237 @@
+"""``python -m nlpbuild evaluate``: every task's quality on its held-out sets, next to the peer, in one run.
+
+    python -m nlpbuild evaluate [--tasks sentiment classify] [--models-dir build/models] \
+        [--out benchmarks/results/quality.json] [--no-peers]
+
+Held-out sets: ``layers/nlpbuild/data/heldout/`` (see its README: written for evaluation, second annotator,
+never trained or tuned on). Our side runs the task pipelines as served (``nlpserve.tasks``, the bundles in
+``--models-dir``); peers run in the benchmark peer environment (``build/bench-peer``, created by
+``benchmarks/peer_env.py``; ``benchmarks/peer_quality.py``).
+
+sentiment, per kind of text:
+- ``accuracy_pos_neg``: positive vs negative, items labelled neutral left out (the issue-9 target). Ours:
+  the larger of P(positive) and P(negative). VADER: the sign of its compound score (0.0 counts as wrong:
+  VADER found no polarity);
+- ``accuracy_3way`` and ``macro_f1_3way``: all items, argmax over the three labels (VADER: the standard
+  thresholds, compound >= 0.05 positive, <= -0.05 negative, else neutral);
+- ``ece``: expected calibration error of our top label's probability, 10 equal-width bins (Guo et al. 2017);
+- ``truncated``: items longer than the model window (read only up to it today).
+
+classify (intent), from ``intent_heldout.jsonl``:
+- out-of-scope rejection: a request is ``oos`` when the head says ``oos`` or its top probability is below a
+  threshold chosen on the ``dev`` split only (the threshold giving the highest mean of in-scope accuracy
+  and out-of-scope recall on dev), then everything is scored on ``test``;
+- ``in_scope_accuracy`` (the 150 intents), ``routing_accuracy`` (the 6 routing intents), ``oos_recall`` and
+  ``oos_precision``, at the chosen threshold and with no threshold (argmax only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+HELDOUT = Path(__file__).resolve().parent / "data" / "heldout"
+SENTIMENT_SETS = ("social", "support", "product_reviews", "film_reviews", "news")
+ROUTING = ("follow_up", "connect_to_human", "escalate_issue", "negative_sentiment", "urgent_attention_required",
+           "general_customer_support")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def expected_calibration_error(confidence: list[float], correct: list[bool], bins: int = 10) -> float:
+    """Sum over equal-width confidence bins of |accuracy - mean confidence| x the bin's share of items."""
+    total, ece = len(confidence), 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confidence) if (lo < c <= hi) or (b == 0 and c == 0.0)]
+        if idx:
+            acc = sum(correct[i] for i in idx) / len(idx)
+            conf = sum(confidence[i] for i in idx) / len(idx)
+            ece += abs(acc - conf) * len(idx) / total
+    return round(ece, 4)
+
+
+def macro_f1(gold: list[str], pred: list[str], labels: list[str]) -> float:
+    scores = []
+    for label in labels:
+        tp = sum(g == label and p == label for g, p in zip(gold, pred))
+        fp = sum(g != label and p == label for g, p in zip(gold, pred))
+        fn = sum(g == label and p != label for g, p in zip(gold, pred))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return round(sum(scores) / len(scores), 4)
+
+
+def _accuracy(pairs: list[tuple[str, str]]) -> float:
+    return round(sum(g == p for g, p in pairs) / len(pairs), 4) if pairs else 0.0
+
+
+def evaluate_sentiment(peer_scores: dict[str, list[dict]] | None) -> dict:
+    from nlpserve.tasks import get_task
+
+    task = get_task("sentiment")
+    params = task.Params(return_all_scores=True)
+    out: dict = {}
+    for name in SENTIMENT_SETS:
+        rows = read_jsonl(HELDOUT / f"{name}.jsonl")
+        texts = [r["text"] for r in rows]
+        results = []
+        for i in range(0, len(texts), 64):
+            results += task.run(texts[i:i + 64], params)
+        gold = [r["label"] for r in rows]
+        ours3 = [res.label for res in results]
+        ours2 = ["positive" if res.scores["positive"] >= res.scores["negative"] else "negative" for res in results]
+        polar = [i for i, g in enumerate(gold) if g != "neutral"]
+        entry = {
+            "items": len(rows), "polar_items": len(polar),
+            "ours": {
+                "accuracy_pos_neg": _accuracy([(gold[i], ours2[i]) for i in polar]),
+                "accuracy_3way": _accuracy(list(zip(gold, ours3))),
+                "macro_f1_3way": macro_f1(gold, ours3, ["negative", "neutral", "positive"]),
+                "ece": expected_calibration_error([res.score for res in results],
+                                                  [g == p for g, p in zip(gold, ours3)]),
+                "truncated": sum(res.truncated for res in results),
+            },
+        }
+        if peer_scores is not None:
+            compound = [s["compound"] for s in peer_scores[name]]
+            vader2 = ["positive" if c > 0 else "negative" if c < 0 else "none" for c in compound]
+            vader3 = ["positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral" for c in compound]
+            entry["vader"] = {
+                "accuracy_pos_neg": _accuracy([(gold[i], vader2[i]) for i in polar]),
+                "accuracy_3way": _accuracy(list(zip(gold, vader3))),
+                "macro_f1_3way": macro_f1(gold, vader3, ["negative", "neutral", "positive"]),
+                "no_polarity": sum(v == "none" for v in vader2),
+            }
+            entry["pos_neg_points_ahead_of_vader"] = round(
+                100 * (entry["ours"]["accuracy_pos_neg"] - entry["vader"]["accuracy_pos_neg"]), 1)
+        out[name] = entry
+    return out
+
+
+def _intent_scores(task, rows: list[dict]) -> list[tuple[str, float]]:
+    texts = [r["text"] for r in rows]
+    params = task.Params(top_k=1)
+    results = []
+    for i in range(0, len(texts), 64):
+        results += task.run(texts[i:i + 64], params)
+    return [(res.label, res.score) for res in results]
+
+
+def _intent_metrics(rows: list[dict], scored: list[tuple[str, float]], threshold: float) -> dict:
+    pred = ["oos" if label == "oos" or score < threshold else label for label, score in scored]
+    gold = [r["intent"] for r in rows]
+    in_scope = [i for i, g in enumerate(gold) if g != "oos" and g not in ROUTING]
+    routing = [i for i, g in enumerate(gold) if g in ROUTING]
+    oos = [i for i, g in enumerate(gold) if g == "oos"]
+    said_oos = [i for i, p in enumerate(pred) if p == "oos"]
+    return {
+        "threshold": round(threshold, 3),
+        "in_scope_accuracy": _accuracy([(gold[i], pred[i]) for i in in_scope]),
+        "routing_accuracy": _accuracy([(gold[i], pred[i]) for i in routing]),
+        "oos_recall": round(sum(pred[i] == "oos" for i in oos) / len(oos), 4) if oos else 0.0,
+        "oos_precision": round(sum(gold[i] == "oos" for i in said_oos) / len(said_oos), 4) if said_oos else 0.0,
+        "items": {"in_scope": len(in_scope), "routing": len(routing), "oos": len(oos)},
+    }
+
+
+def evaluate_classify() -> dict:
+    from nlpserve.tasks import get_task
+
+    task = get_task("classify")
+    rows = read_jsonl(HELDOUT / "intent_heldout.jsonl")
+    dev = [r for r in rows if r["split"] == "dev"]
+    test = [r for r in rows if r["split"] == "test"]
+    dev_scored, test_scored = _intent_scores(task, dev), _intent_scores(task, test)
+    candidates = sorted({0.0} | {round(s, 3) for _, s in dev_scored})
+    best, best_value = 0.0, -1.0
+    for t in candidates:
+        m = _intent_metrics(dev, dev_scored, t)
+        value = (m["in_scope_accuracy"] + m["oos_recall"]) / 2
+        if value > best_value:
+            best, best_value = t, value
+    return {
+        "threshold_rule": "max probability below the threshold -> oos; threshold = argmax over dev of "
+                          "(in-scope accuracy + oos recall) / 2",
+        "dev_at_chosen": _intent_metrics(dev, dev_scored, best),
+        "test_at_chosen": _intent_metrics(test, test_scored, best),
+        "test_no_threshold": _intent_metrics(test, test_scored, 0.0),
+    }
+
+
+def vader_scores(log) -> dict[str, list[dict]]:
+    """VADER's polarity scores for every sentiment held-out text, run in the benchmark peer environment."""
+    import tempfile
+
+    repo = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(repo / "benchmarks"))
+    from peer_env import ensure_peer_env, run_child  # benchmarks/: the one place the peer venv is managed
+
+    python = ensure_peer_env(repo, log=log)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in SENTIMENT_SETS:
+            path = Path(tmp) / f"{name}.json"
+            path.write_text(json.dumps([r["text"] for r in read_jsonl(HELDOUT / f"{name}.jsonl")]))
+            out[name] = run_child(python, "peer_quality.py", ["--what", "vader", "--texts", str(path)])["scores"]
+    return out
+
+
+def render(report: dict) -> str:
+    lines = []
+    if "sentiment" in report:
+        lines += [("| sentiment: kind of text | items (polar) | ours pos/neg acc | VADER pos/neg acc | ahead by | "
+                  "ours 3-way acc / macro-F1 | VADER 3-way acc / macro-F1 | ours ECE | truncated |"),
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for name, e in report["sentiment"].items():
+            o, v = e["ours"], e.get("vader", {})
+            lines.append(f"| {name} | {e['items']} ({e['polar_items']}) | {o['accuracy_pos_neg']:.3f} | "
+                         f"{v.get('accuracy_pos_neg', float('nan')):.3f} | "
+                         f"{e.get('pos_neg_points_ahead_of_vader', float('nan')):+.1f} pts | "
+                         f"{o['accuracy_3way']:.3f} / {o['macro_f1_3way']:.3f} | "
+                         f"{v.get('accuracy_3way', float('nan')):.3f} / {v.get('macro_f1_3way', float('nan')):.3f} | "
+                         f"{o['ece']:.3f} | {o['truncated']} |")
+    if "classify" in report:
+        c = report["classify"]
+        lines += ["", ("| intent (test split) | threshold | in-scope accuracy | routing accuracy | oos recall | "
+                  "oos precision |"), "|---|---|---|---|---|---|"]
+        for key, what in (("test_no_threshold", "argmax only"), ("test_at_chosen", "chosen on dev")):
+            m = c[key]
+            lines.append(f"| {what} | {m['threshold']} | {m['in_scope_accuracy']:.3f} | {m['routing_accuracy']:.3f} "
+                         f"| {m['oos_recall']:.3f} | {m['oos_precision']:.3f} |")
+    return "\n".join(lines)
+
+
+def add_arguments(parser) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    parser.add_argument("--tasks", nargs="+", default=["sentiment", "classify"], choices=["sentiment", "classify"])
+    parser.add_argument("--models-dir", type=Path, default=repo / "build" / "models")
+    parser.add_argument("--out", type=Path, default=repo / "benchmarks" / "results" / "quality.json")
+    parser.add_argument("--no-peers", action="store_true", help="ours only (no peer environment needed)")
+
+
+def run(args) -> int:
+    os.environ["NLP_MODELS_DIR"] = str(args.models_dir)
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    report: dict = {"command": "python -m nlpbuild evaluate " + " ".join(sys.argv[2:]),
+                    "date": time.strftime("%Y-%m-%d"), "heldout": str(HELDOUT.relative_to(HELDOUT.parents[3]))}
+    if "sentiment" in args.tasks:
+        peers = None if args.no_peers else vader_scores(log)
+        log("[sentiment] scoring 5 held-out sets")
+        report["sentiment"] = evaluate_sentiment(peers)
+    if "classify" in args.tasks:
+        log("[classify] scoring the intent dev and test splits")
+        report["classify"] = evaluate_classify()
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(render(report))
+    return 0

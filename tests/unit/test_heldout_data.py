@@ -1,0 +1,63 @@
+"""The held-out evaluation sets stay held out, well formed, and scored by correct metrics (issue 9)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from nlpbuild.evaluate import HELDOUT, ROUTING, SENTIMENT_SETS, expected_calibration_error, macro_f1
+
+DATA = HELDOUT.parent
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
+@pytest.mark.parametrize("name", SENTIMENT_SETS)
+def test_sentiment_sets_are_balanced_and_labelled_twice(name):
+    rows = _rows(HELDOUT / f"{name}.jsonl")
+    assert Counter(r["label"] for r in rows) == {"positive": 100, "negative": 100, "neutral": 40}
+    assert len({r["id"] for r in rows}) == len(rows) == len({r["text"] for r in rows})
+    assert all(r["label_second_annotator"] in {"positive", "negative", "neutral"} for r in rows)
+
+
+def test_intent_set_has_dev_and_test_for_every_label():
+    rows = _rows(HELDOUT / "intent_heldout.jsonl")
+    labels = {r["intent"] for r in rows}
+    assert len(labels) == 157 and set(ROUTING) <= labels and "oos" in labels
+    for label in labels:
+        splits = Counter(r["split"] for r in rows if r["intent"] == label)
+        assert splits["dev"] >= 1 and splits["test"] >= 2, label
+    assert len({r["text"].lower() for r in rows}) == len(rows)
+
+
+def test_no_heldout_text_is_in_the_data_the_builder_trains_or_reports_on():
+    """A held-out text copied (or nearly copied) into a training or tuning file makes every number a lie."""
+    other = [_words(r["text"]) for path in DATA.glob("*.jsonl") for r in _rows(path)]
+    other = [w for w in other if w]
+    for path in HELDOUT.glob("*.jsonl"):
+        for r in _rows(path):
+            words = _words(r["text"])
+            closest = max(len(words & o) / len(words | o) for o in other)
+            assert closest < 0.8, f"{path.name} {r['id']} is too close to a text in {DATA}"
+
+
+def test_expected_calibration_error():
+    assert expected_calibration_error([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0.0)
+    assert expected_calibration_error([0.9] * 10, [False] * 10) == pytest.approx(0.9)
+    # two bins: 0.6 confident and right half the time (gap 0.1), 1.0 confident and always right (gap 0)
+    assert expected_calibration_error([0.6, 0.6, 1.0, 1.0], [True, False, True, True]) == pytest.approx(0.05)
+
+
+def test_macro_f1_averages_labels_equally():
+    gold = ["a", "a", "a", "b"]
+    assert macro_f1(gold, ["a", "a", "a", "b"], ["a", "b"]) == 1.0
+    assert macro_f1(gold, ["a", "a", "a", "a"], ["a", "b"]) == pytest.approx((6 / 7 + 0) / 2, abs=1e-4)
