@@ -31,7 +31,9 @@ def _default_models_dir() -> Path:
 
 
 def _default_threads() -> int:
-    """Match intra-op threads to the vCPUs Lambda gives this memory size (os.cpu_count sees them)."""
+    """Intra-op threads outside the stack: the CPUs this process sees (at most 6). The CDK stack sets
+    NLP_THREADS from each function's memory size instead: inside Lambda os.cpu_count() shows 2 CPUs even
+    when the memory size pays for one (infra/nlpinfra/config.py FunctionSettings.threads)."""
     return max(1, min(os.cpu_count() or 1, 6))
 
 

@@ -5,13 +5,20 @@ matrix products: the graph had ~490 nodes. Three exact rewrites, none of which c
 
 * **Static head reshapes.** The legacy exporter builds each attention Reshape's target shape at run time
   (``Concat(Unsqueeze(Gather(Shape(x), 0)), Unsqueeze(Gather(Shape(x), 1)), -1, 32)``). When the reshaped
-  tensor's first dimensions are those same dimensions (checked with onnxruntime's symbolic shape
-  inference), the target becomes the constant ``[0, 0, -1, 32]``: ONNX Reshape copies a 0 from the input.
+  tensor's first dimensions are those same dimensions, the target becomes the constant ``[0, 0, -1, 32]``:
+  ONNX Reshape copies a 0 from the input. "The same" comes from onnxruntime's symbolic shape inference, which
+  needs ``auto_merge`` on these graphs: it takes two dimensions joined by broadcasting to be equal. That
+  holds in the encoders built here (every [batch, sequence] tensor broadcasts only against its own kind),
+  but a graph that broadcasts a dimension of 1 against a larger one could be mis-simplified: the builder's
+  parity checks against fp32 PyTorch on texts alone and in batches are what catch that.
 * **Packed projections.** MatMuls that read the same activation with constant 2-D weights of the same input
   size, each followed by a constant bias Add (attention's query, key and value), become one MatMul on the
   concatenated weights, one Add and a Split. Per-channel weight quantisation gives every output column its
   own scale, so the packed int8 weights are the separate ones side by side.
 * **Dead nodes.** Nodes whose outputs nobody reads are removed: onnxruntime does not drop them and runs them.
+
+Graphs with control flow (If / Loop / Scan subgraphs, which may read outer tensors) or below ai.onnx opset 13
+(Split takes its sizes as an input from 13 on) are copied unchanged, with ``skipped`` saying why.
 
 Measured 2026-11-30 (embed, onnxruntime 1.32, 2 threads, AVX2, with the shared zero point of
 ``quantize.per_row_activations``): 491 -> 355 nodes; session creation 51 -> 36 ms (best of 8), which every
@@ -24,8 +31,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def simplify_encoder(src: Path, dst: Path) -> dict[str, int]:
-    """Write the simplified graph of `src` to `dst`; returns how many of each rewrite were made.
+def simplify_encoder(src: Path, dst: Path) -> dict:
+    """Write the simplified graph of `src` to `dst`; returns how many of each rewrite were made (and
+    ``skipped``: why nothing was, for graphs this does not handle).
 
     Raises onnx.checker.ValidationError if the result is not a valid model (a bug in a rewrite).
     """
@@ -37,6 +45,13 @@ def simplify_encoder(src: Path, dst: Path) -> dict[str, int]:
 
     model = onnx.load(str(src))
     g = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    subgraphs = any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in g.node
+                    for a in n.attribute)
+    if opset < 13 or subgraphs:
+        onnx.save(model, str(dst))
+        reason = f"ai.onnx opset {opset} < 13" if opset < 13 else "the graph has control-flow subgraphs"
+        return {"static_reshapes": 0, "packed_projections": 0, "dead_nodes": 0, "skipped": reason}
     nodes, prod, cons = index(g)
     inits = {t.name: t for t in g.initializer}
     dims = symbolic_dims(model)

@@ -133,3 +133,14 @@ def test_reshape_whose_leading_dims_differ_is_left_alone(tmp_path):
     session = ort.InferenceSession(str(tmp_path / "g2.onnx"), providers=["CPUExecutionProvider"])
     a, b = np.zeros((2, 6), np.float32), np.arange(24, dtype=np.float32).reshape(4, 6)
     assert session.run(None, {"a": a, "b": b})[0].shape == (2, 12)
+
+
+def test_graphs_it_does_not_handle_are_copied_unchanged(tmp_path):
+    """Below opset 13 Split has no sizes input; control-flow subgraphs may read outer tensors."""
+    src = _legacy_attention_graph(tmp_path / "fp32.onnx")
+    old = onnx.load(str(src))
+    old.opset_import[0].version = 11
+    onnx.save(old, str(tmp_path / "opset11.onnx"))
+    counts = simplify_encoder(tmp_path / "opset11.onnx", tmp_path / "out.onnx")
+    assert counts["skipped"] == "ai.onnx opset 11 < 13" and counts["packed_projections"] == 0
+    assert len(onnx.load(str(tmp_path / "out.onnx")).graph.node) == len(old.graph.node)
