@@ -33,15 +33,12 @@ import sys
 import time
 from pathlib import Path
 
+from .recipes import REPO_ROOT, read_jsonl
+
 HELDOUT = Path(__file__).resolve().parent / "data" / "heldout"
 SENTIMENT_SETS = ("social", "support", "product_reviews", "film_reviews", "news")
 ROUTING = ("follow_up", "connect_to_human", "escalate_issue", "negative_sentiment", "urgent_attention_required",
            "general_customer_support")
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def expected_calibration_error(confidence: list[float], correct: list[bool], bins: int = 10) -> float:
@@ -67,6 +64,14 @@ def macro_f1(gold: list[str], pred: list[str], labels: list[str]) -> float:
     return round(sum(scores) / len(scores), 4)
 
 
+def _run_all(task, texts: list[str], params) -> list:
+    """The task's results for every text, in API-sized requests of 64 (NLP_MAX_ITEMS)."""
+    results = []
+    for i in range(0, len(texts), 64):
+        results += task.run(texts[i:i + 64], params)
+    return results
+
+
 def _accuracy(pairs: list[tuple[str, str]]) -> float:
     return round(sum(g == p for g, p in pairs) / len(pairs), 4) if pairs else 0.0
 
@@ -79,10 +84,7 @@ def evaluate_sentiment(peer_scores: dict[str, list[dict]] | None) -> dict:
     out: dict = {}
     for name in SENTIMENT_SETS:
         rows = read_jsonl(HELDOUT / f"{name}.jsonl")
-        texts = [r["text"] for r in rows]
-        results = []
-        for i in range(0, len(texts), 64):
-            results += task.run(texts[i:i + 64], params)
+        results = _run_all(task, [r["text"] for r in rows], params)
         gold = [r["label"] for r in rows]
         ours3 = [res.label for res in results]
         ours2 = ["positive" if res.scores["positive"] >= res.scores["negative"] else "negative" for res in results]
@@ -115,11 +117,7 @@ def evaluate_sentiment(peer_scores: dict[str, list[dict]] | None) -> dict:
 
 
 def _intent_scores(task, rows: list[dict]) -> list[tuple[str, float]]:
-    texts = [r["text"] for r in rows]
-    params = task.Params(top_k=1)
-    results = []
-    for i in range(0, len(texts), 64):
-        results += task.run(texts[i:i + 64], params)
+    results = _run_all(task, [r["text"] for r in rows], task.Params(top_k=1))
     return [(res.label, res.score) for res in results]
 
 
@@ -168,11 +166,10 @@ def vader_scores(log) -> dict[str, list[dict]]:
     """VADER's polarity scores for every sentiment held-out text, run in the benchmark peer environment."""
     import tempfile
 
-    repo = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(repo / "benchmarks"))
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
     from peer_env import ensure_peer_env, run_child  # benchmarks/: the one place the peer venv is managed
 
-    python = ensure_peer_env(repo, log=log)
+    python = ensure_peer_env(REPO_ROOT, log=log)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in SENTIMENT_SETS:
@@ -208,10 +205,9 @@ def render(report: dict) -> str:
 
 
 def add_arguments(parser) -> None:
-    repo = Path(__file__).resolve().parents[2]
     parser.add_argument("--tasks", nargs="+", default=["sentiment", "classify"], choices=["sentiment", "classify"])
-    parser.add_argument("--models-dir", type=Path, default=repo / "build" / "models")
-    parser.add_argument("--out", type=Path, default=repo / "benchmarks" / "results" / "quality.json")
+    parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "build" / "models")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "quality.json")
     parser.add_argument("--no-peers", action="store_true", help="ours only (no peer environment needed)")
 
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from nlpbuild.evaluate import HELDOUT, ROUTING, SENTIMENT_SETS, expected_calibration_error, macro_f1
+from nlpbuild.recipes import read_jsonl as _rows
 
 DATA = HELDOUT.parent
-
-
-def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _words(text: str) -> frozenset[str]:

@@ -7,9 +7,9 @@ longest member, then results are put back in input order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -122,8 +122,8 @@ MAX_BATCH_CELLS = 4 * 512 * 512
 #: Most padded tokens (rows x width) in one model call, as text-embeddings-inference's max batch tokens.
 MAX_BATCH_TOKENS = 4096
 #: Cost model of one model call, used to choose where to cut the length-sorted list: a fixed cost per call
-#: (thread wake-ups and node dispatch; the int8 graph then had ~490 nodes, now ~355) plus a cost per padded token plus attention's cost per
-#: padded token and unit of width. Fitted 2026-11-30 on embed (MiniLM-L6 int8, 2 threads, AVX2) over 29
+#: (thread wake-ups and node dispatch; the int8 graph then had ~490 nodes, now ~355) plus a cost per padded
+#: token plus attention's cost per padded token and unit of width. Fitted 2026-11-30 on embed (MiniLM-L6 int8, 2 threads, AVX2) over 29
 #: shapes from 1 x 16 to 16 x 256 (relative least squares): 3.9 ms, 147 us, 0.1 us. Only the ratios matter:
 #: a call costs as much as ~26 padded tokens, so a batch of 2 paragraphs is worth padding its neighbours.
 CALL_COST_TOKENS = 26.0
