@@ -10,7 +10,8 @@ Each case runs in its own subprocess, like one Lambda container of that task's f
 - compared with the function's deployed ``timeout_s`` / ``memory_mb`` from ``infra/nlpinfra/config.py``.
 
 The inputs sit exactly at the limits (64 texts, the 1,000,000-byte body, the per-request piece and sentence
-budgets of ``nlpserve.config``), shaped to cost the most: every MiniLM text fills its 256-piece window,
+budgets of ``nlpserve.config``), shaped to cost the most: every embed text fills its 256-piece window,
+sentiment and classify texts (read in overlapping windows) are as long as the piece budget allows,
 NER text is dense with personal data and fills full 512-piece windows, summaries are asked for the most
 sentences. A second group of cases is just over a budget: they must come back 413 quickly (the issue's
 ``"Ab. " * 12000`` and five 199 kB documents to ner).
@@ -97,6 +98,32 @@ def body_short_texts(task: str, dense: bool, extra_texts: int = 0) -> dict:
     return {"inputs": texts, "parameters": params}
 
 
+def body_windowed(task: str, dense: bool) -> dict:
+    """64 texts, each as long as the piece budget allows when every overlapping window is counted.
+
+    Sentiment and classify read a long text in 256-piece windows (``tasks/windows.py``), so the budget, not
+    the body size, bounds them: the texts are cut to the longest piece count ``p`` with
+    64 x window_pieces(p) <= NLP_MAX_REQUEST_PIECES (dense: 1 piece per byte; prose: ordinary words).
+    """
+    from nlpserve.config import settings
+    from nlpserve.runtime import WINDOW_OVERLAP, load_bundle
+    from nlpserve.tasks.budget import window_pieces
+
+    bundle = load_bundle(task)
+    window = bundle.max_length - 2
+    n = settings.max_items
+    per_text = max(p for p in range(1, 20_000) if n * window_pieces(p, window, WINDOW_OVERLAP)
+                   <= settings.max_request_pieces)
+    rng = random.Random(1)
+    texts = []
+    for _ in range(n):
+        raw = ("".join(rng.choice("abcdefghij") + "." for _ in range(per_text))) if dense else prose(rng, per_text)
+        enc = bundle.tokenizer.encode(raw, add_special_tokens=False)
+        texts.append(raw[: enc.offsets[per_text - 1][1]] if len(enc.ids) > per_text else raw)
+    params = {"classify": {"top_k": 20}, "sentiment": {"return_all_scores": True}}.get(task, {})
+    return {"inputs": texts, "parameters": params}
+
+
 def body_similarity(dense: bool) -> dict:
     body = body_short_texts("embed", dense, extra_texts=1)
     return {"source": body["inputs"][0], "targets": body["inputs"]}
@@ -104,9 +131,8 @@ def body_similarity(dense: bool) -> dict:
 
 def _ner_text(pieces_budget: int) -> str:
     """PII-dense text whose 512-piece windows use the whole budget (as counted by tasks/budget.py)."""
-    from nlpserve.runtime import load_bundle
+    from nlpserve.runtime import WINDOW_OVERLAP, load_bundle
     from nlpserve.tasks.budget import window_pieces
-    from nlpserve.tasks.ner import WINDOW_OVERLAP
 
     bundle = load_bundle("ner")
     window = bundle.max_length - 2
@@ -181,12 +207,13 @@ def body_over(name: str) -> dict:
 
 CASES = {
     # name: (function, route, builder, expected status, what)
-    "sentiment": ("sentiment", "/v1/sentiment", lambda: body_short_texts("sentiment", True), 200,
-                  "64 texts x 15.4 kB (1 MB body), 1 piece per byte, each cut to 256 pieces"),
-    "sentiment_prose": ("sentiment", "/v1/sentiment", lambda: body_short_texts("sentiment", False), 200,
-                        "64 texts x 15.4 kB of prose (1 MB body)"),
-    "classify": ("classify", "/v1/classify", lambda: body_short_texts("classify", True), 200,
-                 "64 texts x 15.4 kB (1 MB body), 1 piece per byte, top_k 20"),
+    "sentiment": ("sentiment", "/v1/sentiment", lambda: body_windowed("sentiment", True), 200,
+                  ("64 texts of 1 piece per byte, each as long as NLP_MAX_REQUEST_PIECES allows with every "
+                   "256-piece window counted")),
+    "sentiment_prose": ("sentiment", "/v1/sentiment", lambda: body_windowed("sentiment", False), 200,
+                        "64 prose texts, each as long as NLP_MAX_REQUEST_PIECES allows (windows counted)"),
+    "classify": ("classify", "/v1/classify", lambda: body_windowed("classify", True), 200,
+                 "64 texts of 1 piece per byte up to NLP_MAX_REQUEST_PIECES (windows counted), top_k 20"),
     "embed": ("embed", "/v1/embed", lambda: body_short_texts("embed", True), 200,
               "64 texts x 15.4 kB (1 MB body), 1 piece per byte"),
     "similarity": ("embed", "/v1/similarity", lambda: body_similarity(True), 200,
@@ -201,6 +228,8 @@ CASES = {
                                    200, "sentences of 256+ pieces up to NLP_MAX_SUMMARY_PIECES, 100 picked"),
     "summarize_prose": ("summarize", "/v1/summarize", lambda: body_summarize("prose"), 200,
                         "5 documents of 12-word sentences up to NLP_MAX_SUMMARY_PIECES"),
+    "over_sentiment_64x15kB": ("sentiment", "/v1/sentiment", lambda: body_short_texts("sentiment", True), 413,
+                               "64 texts x 15.4 kB (1 MB body), 1 piece per byte: ~3,900 windows"),
     "over_ner_five_199kB": ("ner", "/v1/ner", lambda: body_over("ner_five_199kB"), 413,
                             "issue 7: five 199 kB documents to ner (was 57 s)"),
     "over_summarize_Ab_x12000": ("summarize", "/v1/summarize", lambda: body_over("summarize_Ab_x12000"), 413,

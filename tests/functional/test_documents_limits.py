@@ -146,11 +146,22 @@ def test_short_text_tasks_are_bounded_by_pieces_per_request(client, limits, task
     assert_too_expensive(over, "NLP_MAX_REQUEST_PIECES", task)
 
 
-def test_texts_cut_to_the_window_count_only_the_window(client, limits):
-    limits(max_request_pieces=2 * 258)
-    r = post(client, "sentiment", {"inputs": ["word " * 3000, "word " * 3000]})  # 2 x 3000 pieces, cut to 256
+def test_embed_texts_cut_to_the_window_count_only_the_window(client, limits):
+    limits(max_request_pieces=2 * 256)
+    r = post(client, "embed", {"inputs": ["word " * 3000, "word " * 3000]})  # 2 x 3000 pieces, cut to 256
     assert r.status_code == 200, r.text
     assert all(x["truncated"] for x in r.json()["results"])
+
+
+@pytest.mark.parametrize("task", ["sentiment", "classify"])
+def test_windowed_tasks_count_every_window_of_a_long_text(client, limits, task):
+    """Sentiment and classify read a long text in overlapping windows, so the budget counts all of them."""
+    pieces = budget.window_pieces(3000, 254, 32)  # "word " x 3000: 3000 pieces -> 14 windows
+    limits(max_request_pieces=pieces)
+    r = post(client, task, {"inputs": ["word " * 3000]})
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["windows"] == 14
+    assert_too_expensive(post(client, task, {"inputs": ["word " * 3000, "short"]}), "NLP_MAX_REQUEST_PIECES", task)
 
 
 def test_default_limits_never_refuse_a_short_text_request_within_the_item_and_byte_limits(models_dir):

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from nlpserve.tasks.ner import Entity, RedactParams, _Token, aggregate, plan_windows, redact
+from nlpserve.runtime import plan_windows
+from nlpserve.tasks.ner import Entity, RedactParams, _Token, aggregate, redact
 from nlpserve.tasks.summarize import mmr, split_sentences
 
 

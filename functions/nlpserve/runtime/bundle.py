@@ -19,6 +19,26 @@ from nlpserve.runtime.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
+#: Pieces two neighbouring windows share, so a phrase cut by one window's end is read whole by the next.
+WINDOW_OVERLAP = 32
+
+
+def plan_windows(count: int, budget: int, overlap: int) -> list[tuple[int, int]]:
+    """Overlapping [start, end) piece windows of at most ``budget`` pieces covering all ``count`` pieces.
+
+    Each window after the first starts ``overlap`` pieces before its predecessor's end. ``count`` 0 gives one
+    empty window (the model still runs on [CLS] [SEP]).
+    """
+    if count == 0:
+        return [(0, 0)]
+    windows, start = [], 0
+    while True:
+        end = min(start + budget, count)
+        windows.append((start, end))
+        if end == count:
+            return windows
+        start = max(end - overlap, start + 1)
+
 
 @dataclass(frozen=True)
 class EncodedText:
@@ -86,6 +106,19 @@ class Bundle:
                 ids, offsets = ids[:budget], offsets[:budget]
             encoded.append(EncodedText([self.cls_id, *ids, self.sep_id], [(0, 0), *offsets, (0, 0)], truncated))
         return encoded
+
+    def encode_windows(self, texts: Sequence[str], overlap: int = WINDOW_OVERLAP) -> list[list[EncodedText]]:
+        """Model-ready windows of each text: overlapping cuts of at most ``max_length`` - 2 pieces, each
+        wrapped in [CLS] ... [SEP], covering every piece (``plan_windows``). A text that fits is one window."""
+        budget = self.max_length - 2
+        out = []
+        for enc in self.tokenize(texts):
+            ids, offsets = enc.ids, enc.offsets
+            out.append([
+                EncodedText([self.cls_id, *ids[s:e], self.sep_id], [(0, 0), *offsets[s:e], (0, 0)], False)
+                for s, e in plan_windows(len(ids), budget, overlap)
+            ])
+        return out
 
     # -- inference ----------------------------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ class Manifest(BaseModel):
     max_length: int = 256
     labels: list[str] | None = None
     embedding_dim: int | None = None
+    #: sequence classifiers with an 'oos' label: the default out-of-scope rejection threshold (top probability)
+    oos_threshold: float | None = None
     description: str = ""
     source: Source = Field(default_factory=Source)
     quantization: str | None = None
@@ -45,7 +47,7 @@ class Manifest(BaseModel):
     build: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def load(cls, bundle_dir: Path) -> "Manifest":
+    def load(cls, bundle_dir: Path) -> Manifest:
         return cls.model_validate(json.loads((bundle_dir / "manifest.json").read_text(encoding="utf-8")))
 
     def card(self) -> dict[str, Any]:
@@ -58,6 +60,7 @@ class Manifest(BaseModel):
             "max_length": self.max_length,
             "labels": self.labels,
             "embedding_dim": self.embedding_dim,
+            **({"oos_threshold": self.oos_threshold} if self.oos_threshold is not None else {}),
             "quantization": self.quantization,
             "source": self.source.model_dump(exclude_none=True),
             "quality": self.quality,

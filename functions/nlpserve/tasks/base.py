@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -34,6 +35,7 @@ class Task(Generic[P, R]):
     bundle_name: ClassVar[str]
     description: ClassVar[str]
     document_level: ClassVar[bool] = False  # True: a text may be a whole document (windowed inside)
+    windowed: ClassVar[bool] = False  # True: texts past the model window are read in overlapping windows
     Params: ClassVar[type[BaseModel]]
     Result: ClassVar[type[BaseModel]]
 
@@ -46,7 +48,7 @@ class Task(Generic[P, R]):
             self._bundle = load_bundle(self.bundle_name)
         return self._bundle
 
-    def warm(self) -> "Task[P, R]":
+    def warm(self) -> Task[P, R]:
         """Load the model now (at Lambda init), not on the first request."""
         _ = self.bundle
         return self

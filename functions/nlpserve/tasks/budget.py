@@ -7,7 +7,8 @@ path, before any model runs:
 
 | tasks | unit | setting |
 |---|---|---|
-| sentiment, classify, embed, similarity | word pieces the model runs (each text cut to the 256-piece window, [CLS]/[SEP] included) | ``NLP_MAX_REQUEST_PIECES`` |
+| sentiment, classify | word pieces in all 256-piece windows (overlaps and [CLS]/[SEP] included) | ``NLP_MAX_REQUEST_PIECES`` |
+| embed, similarity | word pieces the model runs (each text cut to the 256-piece window, [CLS]/[SEP] included) | ``NLP_MAX_REQUEST_PIECES`` |
 | ner, redact | word pieces in all 512-piece windows (overlaps included) | ``NLP_MAX_NER_PIECES`` |
 | summarize | word pieces of all sentences, and sentences | ``NLP_MAX_SUMMARY_PIECES``, ``NLP_MAX_SUMMARY_SENTENCES`` |
 
@@ -73,7 +74,7 @@ BATCH_PATHS = {
 
 def window_pieces(count: int, window: int, overlap: int) -> int:
     """Pieces the model runs for a text of ``count`` pieces cut into overlapping windows (+2 specials each)."""
-    from nlpserve.tasks.ner import plan_windows
+    from nlpserve.runtime import plan_windows
 
     return sum(end - start + 2 for start, end in plan_windows(count, window, overlap))
 
@@ -83,7 +84,8 @@ def check(task: Any, texts: Sequence[str], name: str | None = None) -> None:
 
     Summarize counts sentences and pieces itself (it has to split the documents first) in its ``_run``.
     """
-    from nlpserve.tasks.ner import WINDOW_OVERLAP, NerTask
+    from nlpserve.runtime import WINDOW_OVERLAP
+    from nlpserve.tasks.ner import NerTask
     from nlpserve.tasks.summarize import SummarizeTask
 
     if not active() or isinstance(task, SummarizeTask):
@@ -92,12 +94,12 @@ def check(task: Any, texts: Sequence[str], name: str | None = None) -> None:
     label = name or task.name
     bundle = task.bundle
     window = bundle.max_length - 2
-    windowed = isinstance(task, NerTask)
-    if windowed:
+    windowed = task.windowed
+    if isinstance(task, NerTask):
         limit, setting = settings.max_ner_pieces, "NLP_MAX_NER_PIECES"
     else:
         limit, setting = settings.max_request_pieces, "NLP_MAX_REQUEST_PIECES"
-        if len(texts) * (window + 2) <= limit:
+        if not windowed and len(texts) * (window + 2) <= limit:
             return  # every text is cut to the window: this request cannot exceed the budget
     if limit <= 0:
         return

@@ -16,12 +16,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from nlpserve import config
 from nlpserve.errors import InvalidInput
-from nlpserve.runtime import EncodedText
+from nlpserve.runtime import WINDOW_OVERLAP, EncodedText, plan_windows
 from nlpserve.tasks import recognizers
 from nlpserve.tasks.base import Task, TaskParams, TaskResult, softmax
 from nlpserve.text import Normalized, check_param_strings, normalize_for_matching
 
-WINDOW_OVERLAP = 32
 # A number written in digit groups joined by spaces, tabs or dashes, or one line break (in matching form):
 # "1234 5678 9012 3456 78", "1234  5678\t9012". Not dots or slashes: without a checksum to confirm it, a
 # date or a decimal must not join a neighbouring number.
@@ -66,6 +65,7 @@ class NerTask(Task[NerParams, NerResult]):
     bundle_name = "ner"
     description = "Personal data entities (names, e-mail, phone, URL, ids, addresses) with character offsets."
     document_level = True
+    windowed = True
     Params = NerParams
     Result = NerResult
 
@@ -304,19 +304,6 @@ def to_original(norm: Normalized, entities: list[Entity]) -> list[Entity]:
         if start < end:
             out.append(ent.model_copy(update={"start": start, "end": end, "text": norm.original[start:end]}))
     return out
-
-
-def plan_windows(count: int, budget: int, overlap: int) -> list[tuple[int, int]]:
-    """Overlapping [start, end) token windows of at most `budget` tokens covering all `count` tokens."""
-    if count == 0:
-        return [(0, 0)]
-    windows, start = [], 0
-    while True:
-        end = min(start + budget, count)
-        windows.append((start, end))
-        if end == count:
-            return windows
-        start = max(end - overlap, start + 1)
 
 
 def aggregate(text: str, tokens: list[_Token], min_score: float) -> list[Entity]:
