@@ -15,12 +15,14 @@ sentiment, per kind of text:
 - ``accuracy_3way`` and ``macro_f1_3way``: all items, argmax over the three labels (VADER: the standard
   thresholds, compound >= 0.05 positive, <= -0.05 negative, else neutral);
 - ``ece``: expected calibration error of our top label's probability, 10 equal-width bins (Guo et al. 2017);
-- ``truncated``: items longer than the model window (read only up to it today).
+- ``windowed``: items longer than one model window (254 pieces), read in overlapping windows and pooled
+  (``nlpserve.tasks.windows``); ``windows`` is how many windows all items took.
 
 classify (intent), from ``intent_heldout.jsonl``:
 - out-of-scope rejection: a request is ``oos`` when the head says ``oos`` or its top probability is below a
   threshold chosen on the ``dev`` split only (the threshold giving the highest mean of in-scope accuracy
-  and out-of-scope recall on dev), then everything is scored on ``test``;
+  and out-of-scope recall on dev; ``choose_oos_threshold``, the same function the classify recipe uses to
+  write ``oos_threshold`` into the bundle manifest), then everything is scored on ``test``;
 - ``in_scope_accuracy`` (the 150 intents), ``routing_accuracy`` (the 6 routing intents), ``oos_recall`` and
   ``oos_precision``, at the chosen threshold and with no threshold (argmax only).
 """
@@ -76,10 +78,14 @@ def _accuracy(pairs: list[tuple[str, str]]) -> float:
     return round(sum(g == p for g, p in pairs) / len(pairs), 4) if pairs else 0.0
 
 
-def evaluate_sentiment(peer_scores: dict[str, list[dict]] | None) -> dict:
+def evaluate_sentiment(peer_scores: dict[str, list[dict]] | None, task=None) -> dict:
+    """Per held-out kind of text: ours (and VADER's, when ``peer_scores`` are given) metrics.
+
+    ``task``: the served sentiment task to score (default: ``get_task("sentiment")`` over NLP_MODELS_DIR).
+    """
     from nlpserve.tasks import get_task
 
-    task = get_task("sentiment")
+    task = task or get_task("sentiment")
     params = task.Params(return_all_scores=True)
     out: dict = {}
     for name in SENTIMENT_SETS:
@@ -97,7 +103,8 @@ def evaluate_sentiment(peer_scores: dict[str, list[dict]] | None) -> dict:
                 "macro_f1_3way": macro_f1(gold, ours3, ["negative", "neutral", "positive"]),
                 "ece": expected_calibration_error([res.score for res in results],
                                                   [g == p for g, p in zip(gold, ours3)]),
-                "truncated": sum(res.truncated for res in results),
+                "windowed": sum(res.windows > 1 for res in results),
+                "windows": sum(res.windows for res in results),
             },
         }
         if peer_scores is not None:
@@ -117,11 +124,12 @@ def evaluate_sentiment(peer_scores: dict[str, list[dict]] | None) -> dict:
 
 
 def _intent_scores(task, rows: list[dict]) -> list[tuple[str, float]]:
-    results = _run_all(task, [r["text"] for r in rows], task.Params(top_k=1))
+    """(argmax label, its probability) per row, rejection off: thresholds are applied by ``intent_metrics``."""
+    results = _run_all(task, [r["text"] for r in rows], task.Params(top_k=1, oos_threshold=0.0))
     return [(res.label, res.score) for res in results]
 
 
-def _intent_metrics(rows: list[dict], scored: list[tuple[str, float]], threshold: float) -> dict:
+def intent_metrics(rows: list[dict], scored: list[tuple[str, float]], threshold: float) -> dict:
     pred = ["oos" if label == "oos" or score < threshold else label for label, score in scored]
     gold = [r["intent"] for r in rows]
     in_scope = [i for i, g in enumerate(gold) if g != "oos" and g not in ROUTING]
@@ -138,28 +146,60 @@ def _intent_metrics(rows: list[dict], scored: list[tuple[str, float]], threshold
     }
 
 
+OOS_RULE = ("max probability below the threshold -> oos; threshold = argmax over the dev split of (accuracy on "
+            "the in-scope and routing intents + oos recall) / 2")
+
+
+def choose_oos_threshold(rows: list[dict], scored: list[tuple[str, float]]) -> float:
+    """The rejection threshold with the best mean of intent accuracy (150 + routing) and oos recall on ``rows``.
+
+    ``scored``: (argmax label, probability) per row with rejection off. Candidates are 0 and every observed
+    probability (rounded to 3 places); ties go to the lowest threshold.
+    """
+    best, best_value = 0.0, -1.0
+    for t in sorted({0.0} | {round(s, 3) for _, s in scored}):
+        pred = ["oos" if label == "oos" or score < t else label for label, score in scored]
+        intents = [i for i, r in enumerate(rows) if r["intent"] != "oos"]
+        oos = [i for i, r in enumerate(rows) if r["intent"] == "oos"]
+        acc = sum(pred[i] == rows[i]["intent"] for i in intents) / max(1, len(intents))
+        recall = sum(pred[i] == "oos" for i in oos) / max(1, len(oos))
+        if (acc + recall) / 2 > best_value:
+            best, best_value = t, (acc + recall) / 2
+    return best
+
+
+def heldout_intents(split: str) -> list[dict]:
+    return [r for r in read_jsonl(HELDOUT / "intent_heldout.jsonl") if r["split"] == split]
+
+
 def evaluate_classify() -> dict:
     from nlpserve.tasks import get_task
 
     task = get_task("classify")
-    rows = read_jsonl(HELDOUT / "intent_heldout.jsonl")
-    dev = [r for r in rows if r["split"] == "dev"]
-    test = [r for r in rows if r["split"] == "test"]
+    dev, test = heldout_intents("dev"), heldout_intents("test")
     dev_scored, test_scored = _intent_scores(task, dev), _intent_scores(task, test)
-    candidates = sorted({0.0} | {round(s, 3) for _, s in dev_scored})
-    best, best_value = 0.0, -1.0
-    for t in candidates:
-        m = _intent_metrics(dev, dev_scored, t)
-        value = (m["in_scope_accuracy"] + m["oos_recall"]) / 2
-        if value > best_value:
-            best, best_value = t, value
+    shipped = task.bundle.manifest.oos_threshold
+    threshold = shipped if shipped is not None else choose_oos_threshold(dev, dev_scored)
     return {
-        "threshold_rule": "max probability below the threshold -> oos; threshold = argmax over dev of "
-                          "(in-scope accuracy + oos recall) / 2",
-        "dev_at_chosen": _intent_metrics(dev, dev_scored, best),
-        "test_at_chosen": _intent_metrics(test, test_scored, best),
-        "test_no_threshold": _intent_metrics(test, test_scored, 0.0),
+        "threshold_rule": OOS_RULE,
+        "threshold_source": "bundle manifest (chosen at build on dev)" if shipped is not None else "chosen here on dev",
+        "dev_at_chosen": intent_metrics(dev, dev_scored, threshold),
+        "test_at_chosen": intent_metrics(test, test_scored, threshold),
+        "test_no_threshold": intent_metrics(test, test_scored, 0.0),
     }
+
+
+def evaluate_ner(peers: bool, log) -> dict:
+    """PII detection on the held-out set's test split, ours and Presidio's, by character (evaluate_pii.py)."""
+    from . import evaluate_pii
+
+    rows = [r for r in read_jsonl(HELDOUT / "pii_heldout.jsonl") if r["split"] == "test"]
+    out = {"set": f"data/heldout/pii_heldout.jsonl split=test ({len(rows)} texts)",
+           "ours": evaluate_pii.score(rows, evaluate_pii.ours(rows))}
+    if peers:
+        spans, versions = evaluate_pii.presidio(rows, log)
+        out["presidio"] = dict(evaluate_pii.score(rows, spans), versions=versions)
+    return out
 
 
 def vader_scores(log) -> dict[str, list[dict]]:
@@ -183,7 +223,7 @@ def render(report: dict) -> str:
     lines = []
     if "sentiment" in report:
         lines += [("| sentiment: kind of text | items (polar) | ours pos/neg acc | VADER pos/neg acc | ahead by | "
-                  "ours 3-way acc / macro-F1 | VADER 3-way acc / macro-F1 | ours ECE | truncated |"),
+                  "ours 3-way acc / macro-F1 | VADER 3-way acc / macro-F1 | ours ECE | items read in >1 window (windows) |"),
                   "|---|---|---|---|---|---|---|---|---|"]
         for name, e in report["sentiment"].items():
             o, v = e["ours"], e.get("vader", {})
@@ -192,7 +232,7 @@ def render(report: dict) -> str:
                          f"{e.get('pos_neg_points_ahead_of_vader', float('nan')):+.1f} pts | "
                          f"{o['accuracy_3way']:.3f} / {o['macro_f1_3way']:.3f} | "
                          f"{v.get('accuracy_3way', float('nan')):.3f} / {v.get('macro_f1_3way', float('nan')):.3f} | "
-                         f"{o['ece']:.3f} | {o['truncated']} |")
+                         f"{o['ece']:.3f} | {o['windowed']} ({o['windows']}) |")
     if "classify" in report:
         c = report["classify"]
         lines += ["", ("| intent (test split) | threshold | in-scope accuracy | routing accuracy | oos recall | "
@@ -201,11 +241,28 @@ def render(report: dict) -> str:
             m = c[key]
             lines.append(f"| {what} | {m['threshold']} | {m['in_scope_accuracy']:.3f} | {m['routing_accuracy']:.3f} "
                          f"| {m['oos_recall']:.3f} | {m['oos_precision']:.3f} |")
+    if "ner" in report:
+        n = report["ner"]
+        o, pr = n["ours"], n.get("presidio")
+        lines += ["", ("| personal data (test split, by character) | ours recall | ours precision | Presidio recall | "
+                       "Presidio precision |"), "|---|---|---|---|---|"]
+
+        def cell(m, key):
+            return "–" if m is None or m.get(key) is None else f"{m[key]:.3f}"
+
+        lines.append(f"| **any type (redaction)** | {cell(o['redaction'], 'recall')} | "
+                     f"{cell(o['redaction'], 'precision')} | {cell(pr and pr['redaction'], 'recall')} | "
+                     f"{cell(pr and pr['redaction'], 'precision')} |")
+        for kind, m in o["per_type"].items():
+            theirs = pr["per_type"][kind] if pr else None
+            lines.append(f"| {kind} ({m['characters']} chars) | {cell(m, 'recall')} | {cell(m, 'precision')} | "
+                         f"{cell(theirs, 'recall')} | {cell(theirs, 'precision')} |")
     return "\n".join(lines)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--tasks", nargs="+", default=["sentiment", "classify"], choices=["sentiment", "classify"])
+    parser.add_argument("--tasks", nargs="+", default=["sentiment", "classify", "ner"],
+                        choices=["sentiment", "classify", "ner"])
     parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "build" / "models")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "quality.json")
     parser.add_argument("--no-peers", action="store_true", help="ours only (no peer environment needed)")
@@ -226,6 +283,9 @@ def run(args) -> int:
     if "classify" in args.tasks:
         log("[classify] scoring the intent dev and test splits")
         report["classify"] = evaluate_classify()
+    if "ner" in args.tasks and (HELDOUT / "pii_heldout.jsonl").is_file():
+        log("[ner] scoring the personal-data test split")
+        report["ner"] = evaluate_ner(not args.no_peers, log)
     report["seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -70,7 +70,7 @@ def save_npz_head(path: Path, head: LinearHead) -> None:
 
 def load_npz_head(path: Path) -> LinearHead:
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run `python -m nlpbuild train-sentiment` first")
+        raise FileNotFoundError(f"{path} is missing: run the nlpbuild training command that writes it (README, Local tools)")
     with np.load(path, allow_pickle=False) as z:
         return LinearHead(z["coef"].astype(np.float32), z["intercept"].astype(np.float32),
                           [str(x) for x in z["labels"]])

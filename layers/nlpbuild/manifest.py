@@ -82,6 +82,7 @@ def write_manifest(bundle_dir: Path, fields: dict, inputs_hash: str) -> dict:
         "max_length": fields["max_length"],
         "labels": fields.get("labels"),
         "embedding_dim": fields.get("embedding_dim"),
+        **({"oos_threshold": fields["oos_threshold"]} if fields.get("oos_threshold") is not None else {}),
         "description": fields["description"],
         "source": fields["source"],
         "quantization": fields.get("quantization"),

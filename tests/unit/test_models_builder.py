@@ -123,7 +123,8 @@ def test_classify_routes_to_human(bundles):
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-4)
     assert labels[int(p[0].argmax())] == "connect_to_human"
     assert labels[int(p[1].argmax())] == "weather"
-    assert m["quality"]["agreement_int8_vs_package_fp32"] >= 0.98
+    assert m["quality"]["agreement_int8_vs_fp32"] >= 0.98
+    assert 0.0 < m["oos_threshold"] < 1.0 and m["quality"]["heldout_test"]["at_oos_threshold"]["items"]["oos"] > 0
 
 
 def test_sentiment_polarity(bundles):
@@ -133,7 +134,10 @@ def test_sentiment_polarity(bundles):
     assert m["labels"][int(p[0].argmax())] == "positive"
     assert m["labels"][int(p[1].argmax())] == "negative"
     q = m["quality"]
-    assert q["int8_tweets_test"]["n"] > 5000 and q["int8_multi_domain"]["n"] >= 90
+    assert q["int8_tweets_test"]["n"] > 5000 and q["int8_multi_domain_99"]["n"] >= 90
+    assert q["int8_vs_fp32_finetuned"]["label_agreement"] >= 0.97  # quantisation kept the fine-tuned model
+    assert q["calibration"]["dev_ece_after"] < q["calibration"]["dev_ece_before"]
+    assert set(q["heldout"]) == {"social", "support", "product_reviews", "film_reviews", "news"}
 
 
 def test_ner_bundle(bundles):

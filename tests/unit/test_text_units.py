@@ -1,7 +1,6 @@
 """Pure logic that shapes results: span merging, windows, redaction offsets, sentence splitting, MMR."""
 
 import numpy as np
-
 from nlpserve.runtime import plan_windows
 from nlpserve.tasks.ner import Entity, RedactParams, _Token, aggregate, redact
 from nlpserve.tasks.summarize import mmr, split_sentences
