@@ -51,7 +51,7 @@ class Settings:
     # Work per request (word pieces the model runs, sentences ranked), so that every request within the
     # limits finishes inside the API function's timeout and memory at its deployed size (README "Limits";
     # measured by benchmarks/limits.py). 0 disables a budget (e.g. for a larger batch function).
-    max_request_pieces: int = field(default_factory=lambda: _int("NLP_MAX_REQUEST_PIECES", 40_960))
+    max_request_pieces: int = field(default_factory=lambda: _int("NLP_MAX_REQUEST_PIECES", 30_720))
     max_ner_pieces: int = field(default_factory=lambda: _int("NLP_MAX_NER_PIECES", 10_240))
     max_summary_pieces: int = field(default_factory=lambda: _int("NLP_MAX_SUMMARY_PIECES", 24_576))
     max_summary_sentences: int = field(default_factory=lambda: _int("NLP_MAX_SUMMARY_SENTENCES", 5_000))
