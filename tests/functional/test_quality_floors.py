@@ -50,3 +50,17 @@ def test_intents_hold_their_card_at_the_shipped_threshold(card, models_dir):
     assert now["test_at_chosen"]["threshold"] == card["classify"]["test_at_chosen"]["threshold"]
     for metric in ("in_scope_accuracy", "routing_accuracy", "oos_recall", "oos_precision"):
         assert now["test_at_chosen"][metric] >= card["classify"]["test_at_chosen"][metric] - TOLERANCE, metric
+
+
+def test_personal_data_redaction_holds_its_card(card, models_dir):
+    from nlpbuild import evaluate_pii
+    from nlpbuild.evaluate import HELDOUT
+    from nlpbuild.recipes import read_jsonl
+
+    rows = [r for r in read_jsonl(HELDOUT / "pii_heldout.jsonl") if r["split"] == "test"]
+    now = evaluate_pii.score(rows, evaluate_pii.ours(rows))
+    want = card["ner"]["ours"]
+    for metric in ("recall", "precision"):
+        assert now["redaction"][metric] >= want["redaction"][metric] - TOLERANCE, metric
+    for kind, m in want["per_type"].items():
+        assert now["per_type"][kind]["recall"] >= m["recall"] - 2 * TOLERANCE, kind

@@ -100,6 +100,8 @@ class NerTask(Task[NerParams, NerResult]):
         phone with non-breaking hyphens or an e-mail with a decomposed accent is found like its plain form;
         spans are mapped back to exact offsets in the original (``text[start:end] == entity.text``).
         """
+        from nlpserve.tasks import pii_context  # imports Entity from here
+
         bundle = self.bundle
         labels = bundle.manifest.labels or []
         budget = bundle.max_length - 2
@@ -130,7 +132,8 @@ class NerTask(Task[NerParams, NerResult]):
             rows = np.concatenate(blocks) if blocks else np.zeros((0, len(labels)), np.float32)
             tokens = decode_tokens(word_average(text, rows, spans), labels, spans)
             found = merge_patterns(text, aggregate(text, tokens, min_score))
-            results.append(to_original(norm, complete_grouped_numbers(text, found)))
+            found = pii_context.complete(text, complete_grouped_numbers(text, found))
+            results.append(to_original(norm, found))
         return results
 
 

@@ -12,6 +12,7 @@ a decomposed accent match like their plain forms; ``find`` reports offsets into 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from typing import NamedTuple
@@ -28,6 +29,22 @@ class Match(NamedTuple):
 # Not glued to a Latin letter or digit before it (a CJK character right before "https://" is fine).
 _URL = re.compile(r"(?<![A-Za-z0-9_])(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _IPV4 = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", re.ASCII)
+# IPv6 candidates: hex groups joined by colons (a "::" anywhere), optionally ending in dotted IPv4; validated by
+# the standard library's ``ipaddress`` (so "12:30:45" times and "a:b" never pass).
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])", re.ASCII)
+# US military mail (USPS Publication 28, 225): "PSC 0413, Box 8144" / "Unit 4719 Box 2" / "CMR 466, Box 12" /
+# "USNS Lopez" / "USS Kidd" on the delivery line, then "APO|FPO|DPO" (the city), "AA|AE|AP" (the state), ZIP.
+_MIL_LINE = re.compile(r"\b(?:(?:PSC|CMR|Unit) +\d{2,5},? +Box +\d{1,5}|US[NS]S +[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+)?)\b", re.ASCII)
+_MIL_CITY = re.compile(r"\b(APO|FPO|DPO) +(AA|AE|AP) +(\d{5}(?:-\d{4})?)\b", re.ASCII)
+# "City, ST 12345" on one line: a US state or territory code between a comma and a ZIP (the model often
+# reads the city and the ZIP but not the two capitals between them).
+_US_STATES = frozenset([
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
+    "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH",
+    "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "AS", "GU", "MP",
+    "PR", "VI"
+])
+_STATE_ZIP = re.compile(r"(?<=[A-Za-z.]), ?([A-Z]{2}),? (\d{5}(?:-\d{4})?)\b", re.ASCII)
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b", re.ASCII)
 _ITIN = re.compile(r"\b9\d{2}-(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])-\d{4}\b", re.ASCII)
 # Separators a grouped number may have between its groups (in matching form, where every Unicode space is
@@ -53,12 +70,14 @@ _NOT_PHONE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d+\
 # An IBAN starts with a country code and two check digits, not inside a longer word.
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})", re.ASCII)
 # Types a pattern identifies for certain; a PHONE-shaped match may be another number, so the model's type wins.
-EXACT_TYPES = ("EMAIL", "URL", "IP_ADDRESS", "SSN", "TAX_ID", "CREDIT_CARD", "BANK_ACCOUNT")
+EXACT_TYPES = ("EMAIL", "URL", "IP_ADDRESS", "SSN", "TAX_ID", "CREDIT_CARD", "BANK_ACCOUNT", "SECONDARY_ADDRESS",
+               "CITY", "STATE", "ZIP_CODE")
 _TRAILING = ".,;:!?)]}'\""
 _LOCAL_EXTRA = frozenset("._%+-")  # e-mail local part: letters, marks, digits of any script and these
 _DOMAIN_EXTRA = frozenset(".-")
 
-PATTERN_TYPES = ("EMAIL", "URL", "IP_ADDRESS", "SSN", "TAX_ID", "CREDIT_CARD", "BANK_ACCOUNT", "PHONE")
+PATTERN_TYPES = ("EMAIL", "URL", "IP_ADDRESS", "SSN", "TAX_ID", "CREDIT_CARD", "BANK_ACCOUNT", "PHONE",
+                 "SECONDARY_ADDRESS", "CITY", "STATE", "ZIP_CODE")
 
 # ISO 13616 IBAN formats: country code -> BBAN structure (n: digits, a: upper-case letters, c: letters or
 # digits; "8!n" = exactly 8 digits), as published in the SWIFT IBAN Registry (release 101, 89 countries;
@@ -250,6 +269,22 @@ def find_normalized(text: str) -> list[Match]:
         found.append(Match("URL", m.start(), _url_end(text, m.start(), m.end())))
     for m in _IPV4.finditer(text):
         found.append(Match("IP_ADDRESS", m.start(), m.end()))
+    if ":" in text:
+        for m in _IPV6.finditer(text):
+            if len(m.group()) < 6 or not any(c.isdigit() for c in m.group()):
+                continue  # "a::b", "be:ef:ad": too short or no digit to be an address someone wrote down
+            try:
+                if ipaddress.ip_address(m.group()).version == 6:
+                    found.append(Match("IP_ADDRESS", m.start(), m.end()))
+            except ValueError:
+                pass
+    for m in _MIL_LINE.finditer(text):
+        found.append(Match("SECONDARY_ADDRESS", m.start(), m.end()))
+    for m in _MIL_CITY.finditer(text):
+        found += [Match(kind, m.start(k), m.end(k)) for k, kind in ((1, "CITY"), (2, "STATE"), (3, "ZIP_CODE"))]
+    for m in _STATE_ZIP.finditer(text):
+        if m.group(1) in _US_STATES:
+            found += [Match("STATE", m.start(1), m.end(1)), Match("ZIP_CODE", m.start(2), m.end(2))]
     for m in _SSN.finditer(text):
         found.append(Match("SSN", m.start(), m.end()))
     for m in _ITIN.finditer(text):
