@@ -123,7 +123,7 @@ def evaluate_sentiment(peer_scores: dict[str, list[dict]] | None, task=None) -> 
     return out
 
 
-def _intent_scores(task, rows: list[dict]) -> list[tuple[str, float]]:
+def intent_scores(task, rows: list[dict]) -> list[tuple[str, float]]:
     """(argmax label, its probability) per row, rejection off: thresholds are applied by ``intent_metrics``."""
     results = _run_all(task, [r["text"] for r in rows], task.Params(top_k=1, oos_threshold=0.0))
     return [(res.label, res.score) for res in results]
@@ -177,7 +177,7 @@ def evaluate_classify() -> dict:
 
     task = get_task("classify")
     dev, test = heldout_intents("dev"), heldout_intents("test")
-    dev_scored, test_scored = _intent_scores(task, dev), _intent_scores(task, test)
+    dev_scored, test_scored = intent_scores(task, dev), intent_scores(task, test)
     shipped = task.bundle.manifest.oos_threshold
     threshold = shipped if shipped is not None else choose_oos_threshold(dev, dev_scored)
     return {
