@@ -5,20 +5,14 @@ directory that replaces ``<out>/<name>`` only when complete. The expensive piece
 fp32 encoder, the fp32 ONNX export, reference embeddings) are created lazily once per run and shared
 between the MiniLM bundles.
 
-Quantisation choice for the MiniLM bundles, measured on this 2-core machine against fp32 torch on the
-645-text parity set (cosine of embeddings; speed = int8 texts/s relative to the fp32 ONNX graph, same
-run; speeds are noisy on a shared machine):
-
-    fp32 MatMuls kept          min     mean    p01    speed vs fp32 ONNX   model.onnx
-    none (all QInt8)           0.945   0.9916  0.976  1.6x                 23 MB
-    6 FFN down-projections     0.967   0.9950  0.983  1.6x                 33 MB   <- default
-    down-proj + layer 0        0.972   0.9954  0.984  1.4x
-    whole FFN (12 MatMuls)     0.988   0.9981  0.994  1.2x                 44 MB
-
-The worst cases are one- or two-word texts ("yes", "no", "thank you so much"). The onnxruntime
-transformer optimizer (attention/GELU/LayerNorm fusion) made fp32 ~8 % faster but the quantised
-optimised graph ~10 % slower than quantising the plain export, and costs 4 s, so it is not used.
-``KEEP_FP32`` is the one knob to change this trade-off; the manifest records what was kept.
+Quantisation choice for the MiniLM bundles: int8 weights per channel, activations per token, nothing kept in
+fp32 (``KEEP_FP32 = []``). ``benchmarks/optimisation.py`` measures the alternatives side by side for each task
+(fp32, per-tensor int8, FFN down-projections kept fp32, two layers pruned) and the README explains the choice;
+on 2026-11-30 keeping the FFN down-projections in fp32 bought at most 0.3 points of held-out quality for
+46 % more size. The worst cases of int8 are one- or two-word texts ("yes", "no", "thank you so much").
+The onnxruntime transformer optimizer (attention/GELU/LayerNorm fusion) made fp32 ~8 % faster but the
+quantised optimised graph ~10 % slower than quantising the plain export, so it is not used. ``KEEP_FP32`` is
+the one knob to change this trade-off; the manifest records what was kept.
 """
 
 from __future__ import annotations
