@@ -1,7 +1,9 @@
 """``python -m nlpbuild evaluate``: every task's quality on its held-out sets, next to the peer, in one run.
 
-    python -m nlpbuild evaluate [--tasks sentiment classify] [--models-dir build/models] \
+    python -m nlpbuild evaluate [--tasks sentiment classify ner] [--models-dir build/models] \
         [--out benchmarks/results/quality.json] [--no-peers]
+
+A run over some of the tasks updates their sections of ``--out`` and keeps the others (noted in the file).
 
 Held-out sets: ``layers/nlpbuild/data/heldout/`` (see its README: written for evaluation, second annotator,
 never trained or tuned on). Our side runs the task pipelines as served (``nlpserve.tasks``, the bundles in
@@ -287,6 +289,13 @@ def run(args) -> int:
         log("[ner] scoring the personal-data test split")
         report["ner"] = evaluate_ner(not args.no_peers, log)
     report["seconds"] = round(time.perf_counter() - started, 1)
+    scored = [t for t in ("sentiment", "classify", "ner") if t in report]
+    if args.out.is_file():  # a run over some tasks updates their sections and keeps the others
+        previous = json.loads(args.out.read_text())
+        kept = {k: v for k, v in previous.items() if k in ("sentiment", "classify", "ner") and k not in report}
+        if kept:
+            report = {**kept, **report, "sections_from_this_run": scored,
+                      "sections_kept_from": {k: previous.get("date") for k in kept}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))

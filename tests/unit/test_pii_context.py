@@ -107,3 +107,19 @@ def test_a_city_on_its_own_is_not_an_address_but_one_in_an_address_is():
              ent(text, "Rua Augusta", "STREET_NAME"), ent(text, "Lisbon", "CITY", street)]
     cities = [e.start for e in pii_context.complete(text, model) if e.type == "CITY"]
     assert cities == [street]
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("Hola Marta:\n\nTe paso los datos", [("GIVEN_NAME", "Marta")]),
+    ("Account holder: Αθηνόδωρος Κατεβάτης\nAddress:", [("GIVEN_NAME", "Αθηνόδωρος"), ("SURNAME", "Κατεβάτης")]),
+    ("ФИО: Тетерин Фока\nДата рождения", [("GIVEN_NAME", "Тетерин"), ("SURNAME", "Фока")]),
+    ("Passenger 1: LOPES/LAURE MS – seat 37E", [("SURNAME", "LOPES"), ("GIVEN_NAME", "LAURE")]),
+    ("Best regards,\nChrysi Katsilli\nSurveyor", [("GIVEN_NAME", "Chrysi"), ("SURNAME", "Katsilli")]),
+])
+def test_names_after_a_greeting_a_form_field_or_a_sign_off_in_any_script(text, names):
+    assert found(text, []) == names
+
+
+@pytest.mark.parametrize("text", ["Dear Data Protection Officer,\n\nI am writing", "Hi all,\nthanks", "Name: The Order Desk"])
+def test_a_greeting_to_a_role_is_not_a_name(text):
+    assert found(text, []) == []

@@ -8,9 +8,10 @@ The Rampart model reads word pieces; some decisions need the words around a span
 2. ``complete_addresses``: unit designators ("Apt. 656", "Suite 282") and house numbers next to an address the
    model found join it;
 3. ``complete_names``: the rest of a name around a name the model found: a middle initial ("Ella H. Snider"),
-   the capitalised word right after a given name, the word after an honorific ("Ms. Lindqvist"), other
-   mentions of a name part found elsewhere in the same text (any case), and chat speaker labels
-   ("[17:22] edward:").
+   the capitalised word right after a given name, the word after an honorific ("Ms. Lindqvist"), names after
+   a greeting, a form field or a sign-off ("Hola Marta:", "Account holder: Αθηνόδωρος Κατεβάτης",
+   "Passenger 1: LOPES/LAURE", "Best regards,\nChrysi Katsilli"), other mentions of a name part found
+   elsewhere in the same text (any case), and chat speaker labels ("[17:22] edward:").
 
 Merge rule (the same for every step): a rule only adds spans where no entity is, or widens an entity of the
 same kind; it never overrides a pattern match (e-mail, URL, card, IBAN, SSN, IP). Added spans have
@@ -177,6 +178,31 @@ _SPEAKER = re.compile(
 )
 
 
+# A greeting or a form field that a person's name follows, in the languages of the held-out locales:
+# "Hi Marta," / "Dear Ms. ..." (honorifics are separate) / "Hola Marta:" / "Account holder: Jonathan Thornton" /
+# "ФИО: Тетерин Фока Викторович" / "Passenger 1: LOPES/LAURE MS"; and a sign-off line before a name
+# ("Best regards,\nChrysi Katsilli").
+_NAME_CUE = re.compile(
+    r"(?:(?<![^\W\d_])(?:Hi|Hello|Hey|Dear|Hola|Querid[oa]|Estimad[oa]|Bonjour|Cher|Chère|Hallo|Liebe|Lieber|"
+    r"Ciao|Gentile|Olá|Caro|Cara|Cześć|Hej|Beste|Привет|Здравствуйте|Уважаемый|Уважаемая|Γεια σου|Αγαπητέ|"
+    r"Αγαπητή)[ ]+"
+    r"|(?:^|(?<=\n))(?:Name|Full name|Customer|Contact|Applicant|Account holder|Cardholder|Card holder|Patient|"
+    r"Employee|Tenant|Guest|Passenger(?: \d+)?|Requester|Attendee|Candidate|Beneficiary|Nombre|Nom|Nome|Imię i "
+    r"nazwisko|ФИО|Имя|Ονοματεπώνυμο|Όνομα|氏名|姓名)[ \t]*:[ \t]*"
+    r"|(?:Best regards|Kind regards|Regards|Best|Thanks|Cheers|Sincerely|Saludos|Cordialement|Viele Grüße|"
+    r"Grazie|Pozdrawiam|С уважением|Με εκτίμηση)[,!]?[ \t]*\n)"
+)
+# One to four capitalised words of any script (CJK has no case: a run of ideographs counts), or an airline
+# "SURNAME/GIVEN" pair.
+# Words after a greeting or field that address a role, not a person ("Dear Data Protection Officer").
+_ROLE_WORDS = frozenset([
+    "officer", "team", "manager", "sir", "madam", "customer", "customers", "colleague", "colleagues", "all",
+    "data", "protection", "support", "department", "committee", "friends", "everyone", "there", "hiring",
+    "partner", "partners", "client", "user", "member", "members", "service", "desk", "office", "company",
+])
+_NAME_AFTER_CUE = re.compile(r"[^\W\d_]+/[^\W\d_]+|[^\W\d_a-z][^\W\d_]*(?:[ '’-][^\W\d_a-z][^\W\d_]*){0,3}")
+
+
 def _name(text: str, lo: int, hi: int, kind: str, score: float = 0.8) -> Entity:
     return Entity(type=kind, text=text[lo:hi], start=lo, end=hi, score=score, source="pattern")
 
@@ -208,6 +234,18 @@ def complete_names(text: str, entities: list[Entity]) -> list[Entity]:
         word = _CAPITALISED.match(text, m.end())
         if word and word.group() not in _NOT_SURNAME:
             add(word.start(), word.end(), "SURNAME")
+    for cue in _NAME_CUE.finditer(text):
+        m = _NAME_AFTER_CUE.match(text, cue.end())
+        if not m:
+            continue
+        words = [w for w in re.finditer(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", m.group()) if w.group() not in _NOT_SURNAME]
+        if not words or words[0].start() != 0 or len(words) > 4 or any(w.group().casefold() in _ROLE_WORDS
+                                                                       for w in words):
+            continue
+        surname_first = "/" in m.group()  # airline order: SURNAME/GIVEN
+        for k, w in enumerate(words):
+            kind = ("SURNAME" if k == 0 else "GIVEN_NAME") if surname_first else ("GIVEN_NAME" if k == 0 else "SURNAME")
+            add(m.start() + w.start(), m.start() + w.end(), kind)
     for m in _SPEAKER.finditer(text):
         group = 1 if m.group(1) else 2
         if m.group(group).casefold() not in _ROLES:
