@@ -65,6 +65,9 @@ def test_ipv6_addresses_are_found_and_times_are_not():
     ("Firmware build 3.1.2.4462 fixed it", "3.1.2.4462", "PHONE"),
     ("When: 2023-05-05 12:07 UTC", "2023-05-05 12", "PHONE"),
     ("Chrome/106.0.3745.140", "106.0.3745.140", "PHONE"),
+    ("Order numbers: #7129560, SO20695726\n", "SO20695726", "PASSPORT"),  # a list after the label
+    ("Номер заказа: SO21222194", "SO21222194", "PASSPORT"),
+    ("request=db148450-b76d-4989-8424-fb0749fa1c3e", "fb0749fa1c3e", "DRIVERS_LICENSE"),  # a UUID piece
 ])
 def test_numbers_their_label_or_shape_calls_non_personal_are_dropped(text, value, kind):
     assert found(text, [ent(text, value, kind)]) == []

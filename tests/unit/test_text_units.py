@@ -1,5 +1,7 @@
 """Pure logic that shapes results: span merging, windows, redaction offsets, sentence splitting, MMR."""
 
+from itertools import pairwise
+
 import numpy as np
 from nlpserve.runtime import plan_windows
 from nlpserve.tasks.ner import Entity, RedactParams, _Token, aggregate, redact
@@ -24,7 +26,7 @@ def test_different_types_and_low_scores_split_spans():
 def test_windows_cover_every_token_and_overlap():
     windows = plan_windows(1000, 254, 32)
     assert windows[0][0] == 0 and windows[-1][1] == 1000
-    assert all(b[0] < a[1] for a, b in zip(windows, windows[1:]))
+    assert all(b[0] < a[1] for a, b in pairwise(windows))
     assert all(e - s <= 254 for s, e in windows)
     assert plan_windows(10, 254, 32) == [(0, 10)]
 

@@ -37,10 +37,16 @@ _HOUSE_NUMBER = re.compile(r"\d{1,6}[A-Za-z]?(?:[/-]\d{1,6}[A-Za-z]?)?")
 # "Tracking number: 9400 1353 ...", "invoice F35377269", "build 1.1.2.3519", "ticket CS-886320".
 _REFERENCE_LABEL = re.compile(
     r"(?:order|orders|invoice|tracking|ticket|sku|build|release|version|booking|pnr|confirmation|case|shipment|"
-    r"parcel|checksum|request|sha1|sha256|commit)"
-    r"(?: (?:no|nr|number|numbers|id|ref|code))?\.?[ \t]*[:#]?[ \t]*(?:#[ \t]*)?$",
+    r"parcel|checksum|request|sha1|sha256|commit|mandate reference|payment instruction|"
+    r"commande|pedido|contrato|vertrags?|bestellung|ordine|zamówienia|заказа|трек|订单号|注文番号)"
+    r"(?: (?:no|nr|number|numbers|id|ref|code|n\.?º|nº|n°))?\.?[ \t]*[:#]?[ \t]*(?:#[ \t]*)?"
+    # further references of the same list: "Order numbers: #7129560, SO20695726", "(e.g. 153-3631907-...)"
+    r"(?:(?:e\.g\.|z\.b\.)?[ \t(]*[#]?[A-Za-z0-9][\w/-]*[ \t)]*(?:,|/|and|or|und|et|y)[ \t]*)*"
+    r"[ \t(]*(?:e\.g\.[ \t]*)?$",
     re.IGNORECASE,
 )
+# A lower-case hex run (a UUID piece, a checksum, a request id) is never a passport or licence number.
+_HEX_ID = re.compile(r"(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}")
 #: Types a reference label can overrule (free-form numbers); e-mail, URL, card, IBAN and SSN patterns cannot.
 _REFERENCE_TYPES = frozenset({"PASSPORT", "DRIVERS_LICENSE", "GOVERNMENT_ID", "TAX_ID", "BANK_ACCOUNT", "ZIP_CODE",
                               "PHONE", "ROUTING_NUMBER", "BUILDING_NUMBER"})
@@ -142,7 +148,8 @@ def drop_references(text: str, entities: list[Entity]) -> list[Entity]:
     for e in entities:
         if e.type in _REFERENCE_TYPES:
             line = text[text.rfind("\n", 0, e.start) + 1 : e.start]
-            if _REFERENCE_LABEL.search(line[-40:]) or (e.type == "PHONE" and _not_a_phone(e.text)):
+            if (_REFERENCE_LABEL.search(line[-80:]) or (e.type == "PHONE" and _not_a_phone(e.text))
+                    or _HEX_ID.fullmatch(e.text)):
                 continue
             if e.type == "PHONE" and _too_long_for_a_phone(e.text):
                 e = e.model_copy(update={"type": "BANK_ACCOUNT"})
