@@ -107,23 +107,18 @@ def _split(rows: list[dict], dev_share: float) -> tuple[list[dict], list[dict]]:
 
 
 def _batches(tok, texts: list[str], batch: int, rng: random.Random | None):
-    """(row indices, input_ids, attention_mask, token_type_ids) in length buckets; shuffled when rng given."""
+    """(row indices, input_ids, attention_mask, token_type_ids as torch tensors) in the runtime's length-sorted,
+    dynamically padded batches (``parity.encode_batches``); the batch order is shuffled when ``rng`` is given."""
     import torch
 
-    encs = tok.encode_batch(texts)
-    order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
-    chunks = [order[s:s + batch] for s in range(0, len(order), batch)]
+    from .export import INPUT_NAMES
+    from .parity import encode_batches
+
+    chunks = list(encode_batches(tok, texts, batch))
     if rng is not None:
         rng.shuffle(chunks)
-    for idx in chunks:
-        width = max(len(encs[i].ids) for i in idx)
-        ids = torch.zeros((len(idx), width), dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for r, i in enumerate(idx):
-            n = len(encs[i].ids)
-            ids[r, :n] = torch.tensor(encs[i].ids)
-            mask[r, :n] = 1
-        yield idx, ids, mask, torch.zeros_like(ids)
+    for idx, feeds in chunks:
+        yield (idx, *(torch.from_numpy(feeds[k]) for k in INPUT_NAMES))
 
 
 def _logits(encoder, head, tok, texts: list[str]) -> np.ndarray:
@@ -180,7 +175,7 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
     import torch
     from sklearn.linear_model import LogisticRegression
 
-    from .export import load_encoder
+    from .export import load_encoder, torch_embed
 
     started = time.perf_counter()
     ctx = Context(out_dir=out_dir, cache_dir=cache_dir, log=log)
@@ -207,10 +202,7 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
     w = np.array([r["w"] for r in train_rows], dtype=np.float32)
 
     t0 = time.perf_counter()
-    emb = np.zeros((len(x_text), encoder.bert.config.hidden_size), dtype=np.float32)
-    with torch.no_grad():
-        for idx, *feeds in _batches(tok, x_text, 64, None):
-            emb[idx] = encoder(*feeds).numpy()
+    emb = torch_embed(encoder, tok, x_text, batch_size=64)
     probe = LogisticRegression(C=LP_C, max_iter=3000, random_state=SEED).fit(emb, y, sample_weight=w)
     head.weight.data = torch.tensor(probe.coef_, dtype=torch.float32)
     head.bias.data = torch.tensor(probe.intercept_, dtype=torch.float32)
