@@ -134,7 +134,9 @@ VALUES = {
     "BANK_ACCOUNT": "DE89{s}3704{s}0044{s}0532{s}0130{s}00",
     "EMAIL": "jörg.müller@example.de",
 }
-SENTENCES = ["Please contact Maria at {v} before Friday.", "{v}", "Mein Konto: {v}, danke!", "Ref\u00a0{v}\u200b."]
+# Neutral frames: a label that names a kind ("Konto:", "Fax:") decides the type of a free-form number
+# (pii_context.retype_by_label), which tests/unit/test_pii_context.py covers.
+SENTENCES = ["Please contact Maria at {v} before Friday.", "{v}", "Bitte an: {v}, danke!", "Ref\u00a0{v}\u200b."]
 
 
 @st.composite

@@ -126,3 +126,106 @@ def test_names_after_a_greeting_a_form_field_or_a_sign_off_in_any_script(text, n
 @pytest.mark.parametrize("text", ["Dear Data Protection Officer,\n\nI am writing", "Hi all,\nthanks", "Name: The Order Desk"])
 def test_a_greeting_to_a_role_is_not_a_name(text):
     assert found(text, []) == []
+
+
+# --- session 2026-12-01: address tails, phones, labels, organisations, URLs ---------------------------------
+
+@pytest.mark.parametrize("tail, parts", [
+    (", FM 61241", [("STATE", "FM"), ("ZIP_CODE", "61241")]),
+    (", NU J1V6H8\nCanada", [("STATE", "NU"), ("ZIP_CODE", "J1V6H8"), ("COUNTRY", "Canada")]),
+    (" (AN)\nItaly", [("STATE", "AN"), ("COUNTRY", "Italy")]),
+    ("\nDeutschland", [("COUNTRY", "Deutschland")]),
+    (", UK", [("COUNTRY", "UK")]),
+])
+def test_the_state_postcode_and_country_closing_an_address_block_join_it(tail, parts):
+    text = f"Ship to:\n12 Harbour Road\nAngelaside{tail}\n\nThanks"
+    got = found(text, [ent(text, "12", "BUILDING_NUMBER"), ent(text, "Harbour Road", "STREET_NAME"),
+                       ent(text, "Angelaside", "CITY")])
+    for part in parts:
+        assert part in got
+
+
+def test_a_country_named_outside_an_address_is_not_redacted():
+    text = "I moved to Canada last year and love Italy too."
+    assert found(text, []) == []
+
+
+def test_a_brazilian_cep_line_is_postcode_city_and_state():
+    text = "Praia Asafe Carvalho, 937\n59840803 Rezende do Oeste / RN"
+    got = found(text, [ent(text, "Praia Asafe Carvalho", "STREET_NAME"), ent(text, "59840803", "BANK_ACCOUNT")])
+    assert ("ZIP_CODE", "59840803") in got and ("CITY", "Rezende do Oeste") in got and ("STATE", "RN") in got
+    assert ("BANK_ACCOUNT", "59840803") not in got
+
+
+@pytest.mark.parametrize("text, model_part, whole", [
+    ("Call 001-892-355-2119x993 today", "001-892-355", "001-892-355-2119x993"),
+    ("Tel: +44(0)3069990310", "(0)3069990310", "+44(0)3069990310"),
+    ("ring 8 (581) 203-14-43 please", "203-14-43", "8 (581) 203-14-43"),
+    ("Phone (415) 555-0193 ext. 214.", "(415) 555-0193", "(415) 555-0193 ext. 214"),
+])
+def test_a_phones_prefix_area_code_and_extension_join_it(text, model_part, whole):
+    assert ("PHONE", whole) in found(text, [ent(text, model_part, "PHONE")])
+
+
+@pytest.mark.parametrize("label, kind", [
+    ("Fax:", "PHONE"), ("Kontonummer:", "BANK_ACCOUNT"), ("A/c no.:", "BANK_ACCOUNT"), ("NIF", "TAX_ID"),
+    ("Passport no.:", "PASSPORT"), ("Best number:", "PHONE"), ("Card number:", "CREDIT_CARD"),
+])
+def test_a_free_form_number_takes_the_kind_its_label_names(label, kind):
+    text = f"Details\n{label} 81384505486\nThanks"
+    got = found(text, [ent(text, "81384505486", "TAX_ID" if kind != "TAX_ID" else "PHONE")])
+    assert got == [(kind, "81384505486")]
+
+
+@pytest.mark.parametrize("text", ["Reference: F46718754 / 130672469", "Weekly metrics: 119248566 page views"])
+def test_references_and_counts_are_not_ids(text):
+    number = next(w for w in text.replace("/", " ").split() if w[-1].isdigit() and len(w) > 6)
+    assert found(text, [ent(text, number, "PASSPORT")]) == []
+
+
+@pytest.mark.parametrize("text, org_names, person", [
+    ("Employer: Castillo, Moore and Jones – monthly salary", ["Castillo", "Moore", "Jones"], None),
+    ("Invoice from Hancock LLC to Mary Poole", ["Hancock"], ("GIVEN_NAME", "Mary")),
+    ("Agreement between Westin & Lundgren HB and us", ["Westin", "Lundgren"], None),
+    ("Dear Mr. Owen, thanks", [], ("SURNAME", "Owen")),
+])
+def test_names_inside_a_company_name_and_titles_alone_are_not_people(text, org_names, person):
+    ents = [ent(text, n, "SURNAME") for n in org_names]
+    if "Mary" in text:
+        ents += [ent(text, "Mary", "GIVEN_NAME"), ent(text, "Poole", "SURNAME")]
+    if "Mr." in text:
+        ents += [ent(text, "Mr", "GIVEN_NAME"), ent(text, "Owen", "SURNAME")]
+    got = found(text, ents)
+    assert not any(value in org_names or value == "Mr" for _, value in got)
+    if person:
+        assert person in got
+
+
+@pytest.mark.parametrize("url, personal", [
+    ("https://www.linkedin.com/in/gunnarantonsson", True),
+    ("https://app.clark.com/users/alyssa445", True),
+    ("https://medium.com/@jules.bartels", True),
+    ("https://www.dungduong.com/about", True),  # a personal site named after the person in the text
+    ("https://www.ilektra04.com/about", True),
+    ("https://status.brown.com/", False),
+    ("https://account.bernard-duncan.com/security/reset", False),
+    ("https://docs.rice.info/v1/api", False),
+    ("https://www.linkedin.com/", False),
+])
+def test_only_urls_that_identify_a_person_are_personal_data(url, personal):
+    text = f"From Dũng Dương: see {url} for more."
+    ents = [ent(text, "Dũng", "GIVEN_NAME"), ent(text, "Dương", "SURNAME"), ent(text, url, "URL", source="pattern")]
+    assert (("URL", url) in found(text, ents)) is personal
+
+
+@pytest.mark.parametrize("label, value, source, kind", [
+    ("Mein Konto:", "415-555-0123", "pattern", "BANK_ACCOUNT"),  # phone-shaped, but the label says account
+    ("Phone:", "DE89 3704 0044 0532 0130 00", "pattern", "BANK_ACCOUNT"),  # an IBAN keeps its type
+    ("Konto:", "4111 1111 1111 1111", "pattern", "CREDIT_CARD"),  # a Visa-range Luhn number stays a card
+    ("银行账号:", "7095 9550 5737 9780 222", "pattern", "BANK_ACCOUNT"),  # outside the card ranges
+])
+def test_labels_retype_free_form_numbers_but_not_checksummed_ones(label, value, source, kind):
+    text = f"{label} {value}"
+    typed = "PHONE" if kind == "BANK_ACCOUNT" and "-" in value else ("BANK_ACCOUNT" if value.startswith("DE")
+                                                                     else "CREDIT_CARD")
+    assert found(text, [ent(text, value, typed, source=source)]) == [(kind, value)]

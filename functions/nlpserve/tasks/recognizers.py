@@ -1,7 +1,8 @@
 """Pattern recognizers for structured personal data, combined with the Rampart model.
 
 Rampart's own design pairs the model with deterministic patterns for values that have a checkable shape
-(e-mail, URL, IP address, SSN, Luhn-valid card numbers, mod-97-valid IBANs, separated phone numbers):
+(e-mail, URL, IP address, SSN, Luhn-valid card numbers, mod-97-valid IBANs, separated phone numbers, UK
+National Insurance numbers, Luhn-valid Swedish personnummer, key-valid French NIR, Indian IFSC codes):
 patterns are exact there, the model handles names, addresses and free-form identifiers.
 
 Matching runs on the text's matching form (``nlpserve.text.normalize_for_matching``: NFKC, every Unicode
@@ -46,6 +47,15 @@ _US_STATES = frozenset([
 ])
 _STATE_ZIP = re.compile(r"(?<=[A-Za-z.]), ?([A-Z]{2}),? (\d{5}(?:-\d{4})?)\b", re.ASCII)
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b", re.ASCII)
+# National ids with a published shape and check: UK National Insurance number (HMRC: two prefix letters from
+# the allowed sets, six digits, suffix A-D; usually written in pairs), Swedish personnummer (YYMMDD-NNNN, Luhn
+# over the ten digits), French NIR (sex, year, month, department, commune, order, then a 97-complement key).
+_NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b", re.ASCII)
+_PERSONNUMMER = re.compile(r"(?<![\w-])(?:19|20)?(\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))[-+](\d{4})(?![\w-])", re.ASCII)
+_NIR = re.compile(r"(?<![\w])([12]) ?(\d{2}) ?(0[1-9]|1[0-2]|[2-9]\d) ?(\d{2}|2[AB]) ?(\d{3}) ?(\d{3}) ?(\d{2})(?![\w])",
+                  re.ASCII)
+# Indian Financial System Code: four bank letters, a zero, six branch characters ("HDFC0001234").
+_IFSC = re.compile(r"\b[A-Z]{4}0[A-Z0-9]{6}\b", re.ASCII)
 _ITIN = re.compile(r"\b9\d{2}-(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])-\d{4}\b", re.ASCII)
 # Separators a grouped number may have between its groups (in matching form, where every Unicode space is
 # " " and every dash "-"): a run of spaces, tabs, dots, dashes and slashes, with at most one line break.
@@ -71,13 +81,13 @@ _NOT_PHONE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d+\
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})", re.ASCII)
 # Types a pattern identifies for certain; a PHONE-shaped match may be another number, so the model's type wins.
 EXACT_TYPES = ("EMAIL", "URL", "IP_ADDRESS", "SSN", "TAX_ID", "CREDIT_CARD", "BANK_ACCOUNT", "SECONDARY_ADDRESS",
-               "CITY", "STATE", "ZIP_CODE")
+               "CITY", "STATE", "ZIP_CODE", "GOVERNMENT_ID", "ROUTING_NUMBER")
 _TRAILING = ".,;:!?)]}'\""
 _LOCAL_EXTRA = frozenset("._%+-")  # e-mail local part: letters, marks, digits of any script and these
 _DOMAIN_EXTRA = frozenset(".-")
 
 PATTERN_TYPES = ("EMAIL", "URL", "IP_ADDRESS", "SSN", "TAX_ID", "CREDIT_CARD", "BANK_ACCOUNT", "PHONE",
-                 "SECONDARY_ADDRESS", "CITY", "STATE", "ZIP_CODE")
+                 "SECONDARY_ADDRESS", "CITY", "STATE", "ZIP_CODE", "COUNTRY", "GOVERNMENT_ID", "ROUTING_NUMBER")
 
 # ISO 13616 IBAN formats: country code -> BBAN structure (n: digits, a: upper-case letters, c: letters or
 # digits; "8!n" = exactly 8 digits), as published in the SWIFT IBAN Registry (release 101, 89 countries;
@@ -124,6 +134,13 @@ def iban_valid(iban: str) -> bool:
         return False
     rearranged = iban[4:] + iban[:4]
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+def _nir_valid(m: re.Match[str]) -> bool:
+    """French NIR key: 97 - (the 13 digits mod 97), Corsica's 2A/2B read as 19/18."""
+    department = {"2A": "19", "2B": "18"}.get(m.group(4), m.group(4))
+    number = int(m.group(1) + m.group(2) + m.group(3) + department + m.group(5) + m.group(6))
+    return 97 - number % 97 == int(m.group(7))
 
 
 def _luhn(digits: str) -> bool:
@@ -289,6 +306,18 @@ def find_normalized(text: str) -> list[Match]:
         found.append(Match("SSN", m.start(), m.end()))
     for m in _ITIN.finditer(text):
         found.append(Match("TAX_ID", m.start(), m.end()))
+    for m in _NINO.finditer(text):
+        if m.group()[:2].replace(" ", "") not in ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ"):
+            found.append(Match("GOVERNMENT_ID", m.start(), m.end()))
+    for m in _PERSONNUMMER.finditer(text):
+        if _luhn(m.group(1) + m.group(2)):
+            found.append(Match("GOVERNMENT_ID", m.start(), m.end()))
+    for m in _NIR.finditer(text):
+        if _nir_valid(m):
+            found.append(Match("GOVERNMENT_ID", m.start(), m.end()))
+    for m in _IFSC.finditer(text):
+        if any(c.isdigit() for c in m.group()[5:]):
+            found.append(Match("ROUTING_NUMBER", m.start(), m.end()))
     found.extend(_ibans(text))
     for m in _CARD.finditer(text):
         found.extend(_cards(m))
