@@ -229,3 +229,27 @@ def test_labels_retype_free_form_numbers_but_not_checksummed_ones(label, value, 
     typed = "PHONE" if kind == "BANK_ACCOUNT" and "-" in value else ("BANK_ACCOUNT" if value.startswith("DE")
                                                                      else "CREDIT_CARD")
     assert found(text, [ent(text, value, typed, source=source)]) == [(kind, value)]
+
+
+def test_a_name_the_model_read_as_a_street_after_a_person_field_is_a_name_everywhere():
+    text = "Account holder: Αθηνόδωρος Κατεβάτης\nAddress: Πλατεία Μεσκλών 7\nSigned by Αθηνόδωρος Κατεβάτης."
+    got = found(text, [ent(text, "Αθηνόδωρος Κατεβάτης", "STREET_NAME"), ent(text, "Πλατεία Μεσκλών", "STREET_NAME")])
+    assert ("GIVEN_NAME", "Αθηνόδωρος Κατεβάτης") in got and ("STREET_NAME", "Πλατεία Μεσκλών") in got
+    assert [v for k, v in got if k in ("GIVEN_NAME", "SURNAME")].count("Αθηνόδωρος") == 1  # the second mention
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Call with 최영호 (주식회사 겨레) went well", "최영호"),
+    ("Emergency contact: איילה לוי (parent), 053 6281348", "איילה"),
+    ("please cc 문현정 from procurement", "문현정"),
+])
+def test_names_in_scripts_without_case_after_a_cue(text, name):
+    assert any(value == name for _, value in found(text, []))
+
+
+@pytest.mark.parametrize("number, in_range", [
+    ("4111 1111 1111 1111", True), ("3714 496353 98431", True), ("3755351257652337", False),
+    ("7095 9550 5737 9780 222", False), ("5500 0000 0000 0004", True),
+])
+def test_card_network_ranges(number, in_range):
+    assert pii_context.in_card_range(number) is in_range

@@ -318,6 +318,26 @@ def complete_bank_codes(text: str, entities: list[Entity]) -> list[Entity]:
     return sorted(out, key=lambda e: e.start)
 
 
+# Issuer ranges and lengths of the card networks (ISO/IEC 7812 IINs as the networks publish them): Visa,
+# Mastercard, American Express, Discover, JCB, UnionPay, Diners Club, Maestro.
+_CARD_RANGES = (
+    (("4",), (13, 16, 19)),
+    (tuple(str(n) for n in range(51, 56)) + tuple(str(n) for n in range(2221, 2721)), (16,)),
+    (("34", "37"), (15,)),
+    (("6011", "65") + tuple(str(n) for n in range(644, 650)), (16, 17, 18, 19)),
+    (tuple(str(n) for n in range(3528, 3590)), (16, 17, 18, 19)),
+    (("62",), (16, 17, 18, 19)),
+    (("36", "38", "39") + tuple(str(n) for n in range(300, 306)), (14, 15, 16, 17, 18, 19)),
+    (("50",) + tuple(str(n) for n in range(56, 70)), tuple(range(12, 20))),
+)
+
+
+def in_card_range(value: str) -> bool:
+    """Whether the digits of ``value`` start with a card network's issuer prefix and have one of its lengths."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return any(digits.startswith(prefixes) and len(digits) in lengths for prefixes, lengths in _CARD_RANGES)
+
+
 # With no label, a bare number in a national phone format is a phone, whatever id type its shape suggested to
 # the model: a trunk-prefix number ("0586290432", "01134960119") or a Chinese mobile ("13825436581").
 _NATIONAL_PHONE = re.compile(r"0\d{8,10}|1[3-9]\d{9}")
@@ -328,7 +348,7 @@ def retype_by_label(text: str, entities: list[Entity]) -> list[Entity]:
     """Give a free-form number the kind its label names ("Fax: 81384505486" is a PHONE, "A/c no.:
     49560025859124" a BANK_ACCOUNT, "NIF 12345678Z" a TAX_ID): the label must end right before the number
     on the same line, with only "no.", "number", ":", "#" and the like between. An SSN, IBAN or card match keeps
-    its type; a Luhn-valid number outside the card networks' ranges (first digit not 2-6) takes a bank-account
+    its type; a Luhn-valid number outside the card networks' ranges (``in_card_range``) takes a bank-account
     label's type (a Luhn check passes one number in ten). With
     no label, a model id span in a national phone format (``_NATIONAL_PHONE``) becomes a PHONE."""
     out = []
@@ -339,8 +359,7 @@ def retype_by_label(text: str, entities: list[Entity]) -> list[Entity]:
             best = next((m for m in _LABEL_BEFORE.finditer(line) if _LABEL_GAP.fullmatch(line, m.end())), None)
             # a checksummed SSN, or a Luhn-valid number in a card network's range, keeps its type; one outside
             # them gives way to a bank-account label ("银行账号: 7095 9550 5737 9780 222")
-            # outside the card networks' ranges (first digit 2-6: Mastercard, Amex, Visa, Discover, UnionPay...)
-            loose_card = e.source == "pattern" and e.type == "CREDIT_CARD" and e.text.lstrip()[:1] not in "23456"
+            loose_card = e.source == "pattern" and e.type == "CREDIT_CARD" and not in_card_range(e.text)
             protected = e.source == "pattern" and e.type in ("SSN", "CREDIT_CARD", "BANK_ACCOUNT") and not loose_card
             if best is None and e.source == "model" and e.type in _ID_TYPES and _NATIONAL_PHONE.fullmatch(e.text):
                 e = e.model_copy(update={"type": "PHONE"})
@@ -425,8 +444,8 @@ _SPEAKER = re.compile(
 _NAME_CUE = re.compile(
     r"(?:(?<![^\W\d_])(?:Hi|Hello|Hey|Dear|Hola|Querid[oa]|Estimad[oa]|Bonjour|Cher|Chère|Hallo|Liebe|Lieber|"
     r"Ciao|Gentile|Olá|Caro|Cara|Cześć|Hej|Beste|Привет|Здравствуйте|Уважаемый|Уважаемая|Γεια σου|Αγαπητέ|"
-    r"Αγαπητή)[ ]+"
-    r"|(?:^|(?<=\n))(?:Name|Full name|Customer|Contact|Applicant|Account holder|Cardholder|Card holder|Patient|"
+    r"Αγαπητή|Signed by|Spoke with|Call with|Meeting with|Met with|cc)[ ]+"
+    r"|(?:^|(?<=\n))(?:Name|Full name|Customer|Contact|Emergency contact|Next of kin|Contact person|Applicant|Account holder|Cardholder|Card holder|Patient|"
     r"Employee|Tenant|Guest|Passenger(?: \d+)?|Requester|Attendee|Candidate|Beneficiary|Nombre|Nom|Nome|Imię i "
     r"nazwisko|ФИО|Имя|Ονοματεπώνυμο|Όνομα|氏名|姓名)[ \t]*:[ \t]*"
     r"|(?:Best regards|Kind regards|Regards|Best|Thanks|Cheers|Sincerely|Saludos|Cordialement|Viele Grüße|"
@@ -451,6 +470,7 @@ def complete_names(text: str, entities: list[Entity]) -> list[Entity]:
     """The rest of a person's name around what the model found (see the module docstring)."""
     taken = sorted((e.start, e.end) for e in entities)
     added: list[Entity] = []
+    retyped: dict[int, Entity] = {}
 
     def free(lo: int, hi: int) -> bool:
         return all(hi <= a or lo >= b for a, b in taken) and all(hi <= e.start or lo >= e.end for e in added)
@@ -483,6 +503,10 @@ def complete_names(text: str, entities: list[Entity]) -> list[Entity]:
                                                                        for w in words):
             continue
         surname_first = "/" in m.group()  # airline order: SURNAME/GIVEN
+        lo, hi = m.start() + words[0].start(), m.start() + words[-1].end()
+        for k, e in enumerate(entities):  # the model read the name as a place ("Account holder: <STREET_NAME>")
+            if e.source == "model" and e.type in _ADDRESS_PARTS and lo <= e.start and e.end <= hi:
+                retyped[k] = e.model_copy(update={"type": "GIVEN_NAME" if e.start == lo else "SURNAME"})
         for k, w in enumerate(words):
             kind = ("SURNAME" if k == 0 else "GIVEN_NAME") if surname_first else ("GIVEN_NAME" if k == 0 else "SURNAME")
             add(m.start() + w.start(), m.start() + w.end(), kind)
@@ -492,7 +516,7 @@ def complete_names(text: str, entities: list[Entity]) -> list[Entity]:
             add(m.start(group), m.end(group), "GIVEN_NAME")
     # Other mentions of a name part found in this text, in any case ("Ms. Allen ... allen said").
     parts = {}
-    for e in names + [a for a in added if a.type in _NAME_TYPES]:
+    for e in names + list(retyped.values()) + [a for a in added if a.type in _NAME_TYPES]:
         for word in re.findall(r"[^\W\d_]{3,}", e.text):
             parts.setdefault(word.casefold(), e.type)
     if parts:
@@ -500,6 +524,8 @@ def complete_names(text: str, entities: list[Entity]) -> list[Entity]:
             kind = parts.get(m.group().casefold())
             if kind and m.group() not in _NOT_SURNAME:
                 add(m.start(), m.end(), kind)
+    if retyped:
+        entities = [retyped.get(k, e) for k, e in enumerate(entities)]
     if not added:
         return entities
     return sorted(entities + added, key=lambda e: e.start)
