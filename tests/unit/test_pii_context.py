@@ -253,3 +253,13 @@ def test_names_in_scripts_without_case_after_a_cue(text, name):
 ])
 def test_card_network_ranges(number, in_range):
     assert pii_context.in_card_range(number) is in_range
+
+
+@pytest.mark.parametrize("text, value", [("Postcode: BT1 5GS", "BT1 5GS"), ("Billing ZIP: 94105", "94105")])
+def test_a_postcode_after_its_own_label_is_kept_alone(text, value):
+    assert found(text, [ent(text, value, "ZIP_CODE")]) == [("ZIP_CODE", value)]
+
+
+def test_a_site_on_a_personal_top_level_domain_is_personal():
+    text = "my cv is on www.tomaszw.dev"
+    assert found(text, [ent(text, "www.tomaszw.dev", "URL", source="pattern")]) == [("URL", "www.tomaszw.dev")]

@@ -531,11 +531,14 @@ def complete_names(text: str, entities: list[Entity]) -> list[Entity]:
     return sorted(entities + added, key=lambda e: e.start)
 
 
+_POSTCODE_LABEL = re.compile(r"(?i:post ?code|zip(?: code)?|postal code|plz|code postal|c\.?p\.?|cep|cap)[ \t]*[:#]?[ \t]*$")
+
+
 def drop_lone_cities(text: str, entities: list[Entity]) -> list[Entity]:
     """A city, postcode or house number named on its own ("flights to Lisbon", "Where: Duffybury", "Flight NH
     7813", "84416 sign-ups") is not an address. A CITY, ZIP_CODE or BUILDING_NUMBER from the model is kept only
     with another kind of address part (street, unit, state, or a city beside a number) within 40 characters,
-    in the same sentence and at most one line break away."""
+    in the same sentence and at most one line break away, or a postcode after its own label ("Postcode:")."""
     parts = [e for e in entities if e.type in _ADDRESS_PARTS + ("STATE",)]
     strong = ("STREET_NAME", "SECONDARY_ADDRESS", "STATE")
 
@@ -550,8 +553,11 @@ def drop_lone_cities(text: str, entities: list[Entity]) -> list[Entity]:
                 return True
         return False
 
+    def labelled(e: Entity) -> bool:  # "Postcode: BT1 5GS", "Billing ZIP: 94105"
+        return e.type == "ZIP_CODE" and bool(_POSTCODE_LABEL.search(text, max(0, e.start - 30), e.start))
+
     return [e for e in entities if e.type not in ("CITY", "ZIP_CODE", "BUILDING_NUMBER") or e.source == "pattern"
-            or near(e)]
+            or near(e) or labelled(e)]
 
 
 # --- Web addresses: only those that identify a person are personal data -------------------------------------
@@ -581,6 +587,8 @@ _GENERIC_URL = re.compile(
 # A personal site's domain: a handle with digits ("ilektra04") or a hyphenated name with a suffix
 # ("sebastian-tomaszkiewicz-3824bd").
 _HANDLE_SITE = re.compile(r"[a-z]{3,}\d{2,4}|[a-z]{2,}(?:-[a-z]{2,})+-[0-9a-f]{4,8}")
+# Top-level domains people take for their own site ("www.tomaszw.dev", "jane.me").
+_PERSONAL_TLDS = frozenset({"me", "name", "dev", "blog", "page", "site"})
 _URL_PARTS = re.compile(r"^(?:https?://)?([^/?#\s:]+)(?::\d+)?([^\s]*)$", re.IGNORECASE)
 
 
@@ -612,7 +620,7 @@ def identifies_person(url: str, name_parts: set[str]) -> bool:
     if _GENERIC_URL.search(host + rest):
         return False
     site = labels[-2] if len(labels) >= 2 else host
-    if _HANDLE_SITE.fullmatch(site):
+    if _HANDLE_SITE.fullmatch(site) or (labels[-1] in _PERSONAL_TLDS and len(labels) <= 3):
         return True
     site = _fold(site)
     return any(part in site for part in name_parts)
