@@ -46,25 +46,23 @@ def build_variants(task: str, work: Path, log) -> dict[str, Path]:
     """model.onnx of every variant of ``task`` in ``work``; the shipped one is the bundle's own file."""
     from nlpbuild import lora
     from nlpbuild.export import export_encoder, load_encoder
-    from nlpbuild.heads import fold_head, load_intent_head, load_npz_head
+    from nlpbuild.heads import LinearHead, fold_head, load_intent_head
     from nlpbuild.quantize import FFN_DOWN, matmul_names, per_row_activations, quantize_int8
     from nlpbuild.recipes import DATA_DIR, DEFAULT_CACHE, DEFAULT_OUT, OPSET, THREADS, Context
     from nlpbuild.simplify import simplify_encoder
 
     ctx = Context(out_dir=work, cache_dir=DEFAULT_CACHE, log=log)
-    head = None
-    if task == "classify":
-        refit = DATA_DIR / "intent_head.npz"
-        head = load_npz_head(refit) if refit.is_file() else load_intent_head(ctx.intent_dir)[0]
-    elif task == "sentiment":
-        from nlpbuild.heads import LinearHead
-
-        arrays = lora.load(DATA_DIR / "sentiment_lora.npz")
+    head, arrays = None, None
+    weights = {"classify": DATA_DIR / "intent_lora.npz", "sentiment": DATA_DIR / "sentiment_lora.npz"}.get(task)
+    if weights is not None and weights.is_file():
+        arrays = lora.load(weights)
         head = LinearHead(arrays["head.coef"], arrays["head.intercept"], [str(x) for x in arrays["head.labels"]])
+    elif task == "classify":
+        head = load_intent_head(ctx.intent_dir)[0]
 
     def export(layers: int | None) -> Path:
         encoder = load_encoder(ctx.minilm_dir, THREADS)
-        if task == "sentiment":
+        if arrays is not None:
             lora.merge(encoder.bert, arrays)
         if layers:
             encoder.bert.encoder.layer = encoder.bert.encoder.layer[:layers]
@@ -145,7 +143,8 @@ def render(report: dict) -> str:
     lines = []
     for task, rows in report["tasks"].items():
         qkeys = list(next(iter(rows.values()))["quality"])
-        lines += ["", f"| {task} variant | model.onnx MB | short text p50 ms (1 thread) | texts/s (1 thread) | "
+        when = report.get("measured", {}).get(task, report["date"])
+        lines += ["", f"| {task} variant ({when}) | model.onnx MB | short text p50 ms (1 thread) | texts/s (1 thread) | "
                   + " | ".join(qkeys) + " |", "|---|---|---|---|" + "---|" * len(qkeys)]
         for name, r in rows.items():
             bold = "**" if "shipped" in name else ""
@@ -184,6 +183,15 @@ def main() -> int:
                 rows[name] = {"mb": round(models[name].stat().st_size / 1e6, 1), **measure(obj, texts, short),
                               "quality": q}
             report["tasks"][task] = rows
+    if args.out.is_file():  # a run over some tasks keeps the others' rows, saying when they were measured
+        previous = json.loads(args.out.read_text())
+        for task, rows in previous.get("tasks", {}).items():
+            if task not in report["tasks"]:
+                report["tasks"][task] = rows
+                report.setdefault("kept_from", {})[task] = previous.get("measured", {}).get(task, previous["date"])
+    report["measured"] = {t: report["date"] for t in args.tasks} | {
+        t: d for t, d in report.get("kept_from", {}).items()}
+    report["tasks"] = {t: report["tasks"][t] for t in TASKS if t in report["tasks"]}
     report["seconds"] = round(time.perf_counter() - started)
     report["markdown"] = render(report)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

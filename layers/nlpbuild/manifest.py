@@ -14,9 +14,10 @@ from pathlib import Path
 
 BUILDER_VERSION = "0.1.0"
 BUILDER = f"nlpbuild {BUILDER_VERSION}"
-# Builder modules whose code shapes the model bundles (layers.py & co. are deliberately excluded).
+# Builder modules whose code shapes the model bundles (evaluate.py chooses the
+# served oos threshold and scores the held-out sets into the manifests; layers.py & co. are deliberately excluded).
 _BUILDER_MODULES = ("export.py", "heads.py", "onnxgraph.py", "simplify.py", "quantize.py", "optimize.py",
-                    "parity.py", "manifest.py", "recipes.py", "sources.py")
+                    "parity.py", "manifest.py", "recipes.py", "sources.py", "lora.py", "evaluate.py")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -40,6 +40,21 @@ def encode_batches(tokenizer, texts: list[str], batch_size: int = 32):
         yield np.array(idx), {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
+def torch_batches(tokenizer, texts: list[str], batch: int, rng=None):
+    """(row indices, input_ids, attention_mask, token_type_ids as torch tensors) in the runtime's length-sorted,
+    dynamically padded batches (``encode_batches``); the batch order is shuffled when ``rng`` (a
+    ``random.Random``) is given. For training and scoring torch encoders exactly as the runtime feeds ONNX."""
+    import torch
+
+    from .export import INPUT_NAMES
+
+    chunks = list(encode_batches(tokenizer, texts, batch))
+    if rng is not None:
+        rng.shuffle(chunks)
+    for idx, feeds in chunks:
+        yield (idx, *(torch.from_numpy(feeds[k]) for k in INPUT_NAMES))
+
+
 def session(model_path: Path, threads: int = 2):
     import onnxruntime as ort
 

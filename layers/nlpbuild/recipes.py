@@ -261,6 +261,26 @@ def served_task(tmp: Path, fields: dict, task_name: str):
     return TASKS[task_name](Bundle(tmp, threads=THREADS))
 
 
+def _merged_encoder(ctx: Context, tmp: Path, bundle: str, arrays: dict):
+    """A fresh fp32 encoder with LoRA ``arrays`` merged into its weights, exported to ONNX in ``tmp``; returns
+    (torch encoder, fp32 onnx path). ``ctx.encoder`` stays the base model."""
+    from . import lora
+    from .export import export_encoder, load_encoder
+
+    t0 = time.perf_counter()
+    encoder = load_encoder(ctx.minilm_dir, THREADS)
+    merged = lora.merge(encoder.bert, arrays)
+    fp32 = export_encoder(encoder, tmp / f"fp32_{bundle}.onnx", OPSET)
+    ctx.step(bundle, f"merge {merged} LoRA adapters + export fp32 onnx", t0)
+    return encoder, fp32
+
+
+def _lora_head(arrays: dict):
+    from .heads import LinearHead
+
+    return LinearHead(arrays["head.coef"], arrays["head.intercept"], [str(x) for x in arrays["head.labels"]])
+
+
 # ---- recipes ---------------------------------------------------------------------------------------
 
 class Recipe:
@@ -322,13 +342,14 @@ class EmbedRecipe(Recipe):
 class ClassifyRecipe(Recipe):
     """The intent head folded onto the int8 MiniLM encoder, with its out-of-scope threshold.
 
-    The head is ``data/intent_head.npz`` (``train_intent.py``: the package head re-fitted for the routing
-    intents) when it exists, else rag-intent-classifier's LogisticRegression as shipped.
+    With ``data/intent_lora.npz`` (``train_intent.py``: LoRA adapters + head fine-tuned from the package head on
+    our labelled phrasings) the adapters are merged into the encoder before export, as for sentiment; without
+    it, rag-intent-classifier's LogisticRegression is folded onto the base encoder as shipped.
     """
 
     name = "classify"
     head_file = "LogisticRegression.joblib"
-    refit = DATA_DIR / "intent_head.npz"
+    refit = DATA_DIR / "intent_lora.npz"
 
     def inputs(self, ctx):
         files, spec = ctx.minilm_identity()
@@ -339,20 +360,28 @@ class ClassifyRecipe(Recipe):
                        "keep_fp32": KEEP_FP32, "max_length": MINILM_MAX_LENGTH, "quant": QUANT_DESC}
 
     def build(self, ctx, tmp):
-        from .heads import load_intent_head, load_npz_head
+        from . import lora
+        from .export import torch_embed
+        from .heads import load_intent_head
         from .parity import run_onnx, session
 
         _, spec = ctx.minilm_identity()
         t0 = time.perf_counter()
         package_head, clf = load_intent_head(ctx.intent_dir, self.head_file)
-        head, refit = package_head, None
+        head, refit, encoder, fp32 = package_head, None, None, None
         if self.refit.is_file():
-            head = load_npz_head(self.refit)
+            arrays = lora.load(self.refit)
+            head = _lora_head(arrays)
             if head.labels != package_head.labels:
                 raise ValueError(f"{self.refit.name} labels differ from the package head's: re-run train-intent")
             refit = json.loads(self.refit.with_suffix(".json").read_text())
         ctx.step(self.name, "load head" + (f" ({self.refit.name})" if refit else " (package)"), t0)
-        model, quant = _quantized_encoder_with(ctx, tmp, self.name, head)
+        if refit:
+            encoder, fp32 = _merged_encoder(ctx, tmp, self.name, arrays)
+        model, quant = _quantized_encoder_with(ctx, tmp, self.name, head, src=fp32)
+        if fp32 is not None:
+            fp32.unlink()
+            quant += f"; LoRA rank {int(arrays['rank'])} adapters merged into the fp32 weights before export"
         save_tokenizer(ctx.minilm_dir / "tokenizer.json", tmp / "tokenizer.json")
 
         rows = read_jsonl(DATA_DIR / "intent_eval.jsonl")
@@ -360,7 +389,8 @@ class ClassifyRecipe(Recipe):
         ref_emb = ctx.torch_embed("intent_eval", texts)
         classes = [str(c) for c in clf.classes_]
         ref_pred = [package_head.labels[classes.index(str(c))] for c in clf.predict(ref_emb)]  # package pipeline
-        fp32_pred = [head.labels[i] for i in head.predict_proba(ref_emb).argmax(1)]  # the folded head, fp32
+        own_emb = ref_emb if encoder is None else torch_embed(encoder, ctx.tokenizer, texts)
+        fp32_pred = [head.labels[i] for i in head.predict_proba(own_emb).argmax(1)]  # this bundle, fp32
         t0 = time.perf_counter()
         sess = session(model, THREADS)
         probs = run_onnx(sess, ctx.tokenizer, texts)
@@ -403,12 +433,12 @@ class ClassifyRecipe(Recipe):
                                     "used for a choice)"},
         }
         if refit:
-            quality["head_refit"] = {k: refit[k] for k in ("method", "routing_phrasings", "pool", "selected_on",
-                                                           "reproduce", "seconds_on_2_cores", "sha256_npz")}
-            quality["head_refit"]["chosen"] = refit["chosen"]["setting"]
+            quality["training"] = {k: refit[k] for k in ("method", "labelled_phrasings", "pool", "selected_on",
+                                                         "reproduce", "seconds_on_2_cores", "sha256_npz")}
+            quality["training"]["chosen"] = refit["chosen"]
         src = {"package": f"{spec} + {sources.PACKAGES['intent']}",
                "model": "sentence-transformers/all-MiniLM-L6-v2 + rag-intent-classifier LogisticRegression"
-                        + (" re-fitted by nlpbuild train-intent for the routing intents" if refit else ""),
+                        + (", fine-tuned by nlpbuild train-intent (LoRA, merged)" if refit else ""),
                "license": "Apache-2.0 (encoder); head: see rag-intent-classifier package metadata",
                "attribution": MINILM_SOURCE["attribution"] + "; intent head (150 CLINC150 intents + 6 routing "
                               "intents) from the PyPI package rag-intent-classifier",
@@ -418,8 +448,9 @@ class ClassifyRecipe(Recipe):
                 "max_length": MINILM_MAX_LENGTH, "labels": head.labels, "embedding_dim": None,
                 "oos_threshold": oos_threshold,
                 "description": f"Intent classification ({len(head.labels)} labels: CLINC150 intents, 'oos' "
-                               "and 6 routing intents); MiniLM encoder + logistic-regression head, softmax in "
-                               "the graph, int8.",
+                               "and 6 routing intents); MiniLM encoder"
+                               + (" fine-tuned with LoRA (merged) + linear head" if refit else
+                                  " + logistic-regression head") + ", softmax in the graph, int8.",
                 "source": src, "quantization": quant, "quality": quality}
 
 
@@ -442,21 +473,16 @@ class SentimentRecipe(Recipe):
 
     def build(self, ctx, tmp):
         from . import lora
-        from .export import export_encoder, load_encoder, torch_embed
-        from .heads import LinearHead
+        from .export import torch_embed
         from .parity import accuracy_macro_f1, run_onnx, session
 
         _, spec = ctx.minilm_identity()
         arrays = lora.load(self.weights)
-        head = LinearHead(arrays["head.coef"], arrays["head.intercept"], [str(x) for x in arrays["head.labels"]])
+        head = _lora_head(arrays)
         if head.labels != SENTIMENT_LABELS:
             raise ValueError(f"sentiment head labels {head.labels} != {SENTIMENT_LABELS}")
         meta = json.loads(self.weights.with_suffix(".json").read_text())
-        t0 = time.perf_counter()
-        encoder = load_encoder(ctx.minilm_dir, THREADS)  # a fresh copy: ctx.encoder stays the base model
-        merged = lora.merge(encoder.bert, arrays)
-        fp32 = export_encoder(encoder, tmp / "fp32_sentiment.onnx", OPSET)
-        ctx.step(self.name, f"merge {merged} LoRA adapters + export fp32 onnx", t0)
+        encoder, fp32 = _merged_encoder(ctx, tmp, self.name, arrays)
         model, quant = _quantized_encoder_with(ctx, tmp, self.name, head, src=fp32)
         fp32.unlink()
         quant += f"; LoRA rank {int(arrays['rank'])} adapters merged into the fp32 weights before export"

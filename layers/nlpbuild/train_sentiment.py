@@ -47,6 +47,7 @@ import numpy as np
 
 from . import lora
 from .manifest import sha256_file
+from .parity import torch_batches
 from .recipes import DATA_DIR, DEFAULT_CACHE, SENTIMENT_LABELS, Context, load_tweets, read_jsonl, tweet_split
 
 SEED = 13
@@ -106,28 +107,13 @@ def _split(rows: list[dict], dev_share: float) -> tuple[list[dict], list[dict]]:
     return list(train), list(dev)
 
 
-def _batches(tok, texts: list[str], batch: int, rng: random.Random | None):
-    """(row indices, input_ids, attention_mask, token_type_ids as torch tensors) in the runtime's length-sorted,
-    dynamically padded batches (``parity.encode_batches``); the batch order is shuffled when ``rng`` is given."""
-    import torch
-
-    from .export import INPUT_NAMES
-    from .parity import encode_batches
-
-    chunks = list(encode_batches(tok, texts, batch))
-    if rng is not None:
-        rng.shuffle(chunks)
-    for idx, feeds in chunks:
-        yield (idx, *(torch.from_numpy(feeds[k]) for k in INPUT_NAMES))
-
-
 def _logits(encoder, head, tok, texts: list[str]) -> np.ndarray:
     import torch
 
     out = np.zeros((len(texts), len(SENTIMENT_LABELS)), dtype=np.float32)
     encoder.eval()
     with torch.no_grad():
-        for idx, *feeds in _batches(tok, texts, 64, None):
+        for idx, *feeds in torch_batches(tok, texts, 64, None):
             out[idx] = head(encoder(*feeds)).numpy()
     return out
 
@@ -225,7 +211,7 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
     for epoch in range(1, epochs + 1):
         encoder.train()
         t0, total = time.perf_counter(), 0.0
-        for seen, (idx, *feeds) in enumerate(_batches(tok, x_text, BATCH, rng), start=1):
+        for seen, (idx, *feeds) in enumerate(torch_batches(tok, x_text, BATCH, rng), start=1):
             idx_t = torch.tensor(idx)
             loss_rows = torch.nn.functional.cross_entropy(head(encoder(*feeds)), yt[idx_t], reduction="none")
             loss = (loss_rows * wt[idx_t]).sum() / wt[idx_t].sum()

@@ -34,7 +34,7 @@ def test_threshold_zero_turns_rejection_off(client):
 
 def test_the_default_is_the_models_threshold(client, monkeypatch):
     manifest = get_task("classify").bundle.manifest
-    text = "set an alarm for six tomorrow morning"
+    text = "I want to book something for next week"  # an intent the model is unsure of (about 0.38)
     probe = classify(client, text, oos_threshold=0.0)
     assert probe["label"] != "oos" and probe["score"] < 0.99
     monkeypatch.setattr(manifest, "oos_threshold", probe["score"] + 0.005)
@@ -56,7 +56,7 @@ def test_the_models_card_publishes_its_threshold(client):
     manifest = get_task("classify").bundle.manifest
     assert card.get("oos_threshold") == manifest.oos_threshold
     if manifest.oos_threshold is not None:
-        assert 0.0 < manifest.oos_threshold < 1.0
+        assert 0.0 <= manifest.oos_threshold < 1.0  # 0: the trained oos class alone reaches the recall floor
 
 
 @pytest.mark.parametrize("bad", [1.5, -0.1, "0.5", True])
