@@ -64,3 +64,15 @@ def test_a_bad_threshold_is_a_422_naming_it(client, bad):
     r = client.post("/v1/classify", json={"inputs": "hi", "parameters": {"oos_threshold": bad}})
     assert r.status_code == 422, r.text
     assert "oos_threshold" in r.text
+
+
+def test_with_labels_the_threshold_applies_to_the_score_reported(client):
+    """Found by a new-user break test: the threshold was compared with the raw probability while the score
+    shown was renormalised over the allowed labels, so a rejected answer could show a score above it."""
+    labels = ["oos", "restaurant_reservation", "book_hotel"]
+    result = classify(client, "I want to book something for next week", labels=labels, top_k=3)
+    score = result["top_k"][0]["score"]
+    assert result["top_k"][0]["label"] != "oos"
+    below = classify(client, "I want to book something for next week", labels=labels, oos_threshold=score + 0.01)
+    above = classify(client, "I want to book something for next week", labels=labels, oos_threshold=score - 0.01)
+    assert below["out_of_scope"] is True and above["out_of_scope"] is False

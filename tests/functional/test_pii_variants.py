@@ -176,3 +176,9 @@ def test_entity_offsets_are_exact_for_arbitrary_unicode(models_dir, noise):
     for e in result.entities:
         assert text[e.start : e.end] == e.text and ends <= e.start < e.end <= len(text)
         ends = e.end
+
+
+def test_an_empty_entity_types_list_means_every_type_not_none(client):
+    """Found by a new-user break test: [] used to return no entities, so /v1/redact sent the text back unredacted."""
+    text = "Email jane.doe@example.com or call 415-555-0100."
+    assert redact(client, text, entity_types=[])["text"] == redact(client, text)["text"] != text

@@ -42,7 +42,9 @@ class Entity(BaseModel):
 
 
 class NerParams(TaskParams):
-    entity_types: list[str] | None = Field(None, description="Only return these types (e.g. EMAIL, PHONE).")
+    entity_types: list[str] | None = Field(
+        None, description="Only return these types (e.g. EMAIL, PHONE); omitted or empty: every type."
+    )
     min_score: float = Field(0.5, ge=0.0, le=1.0, description="Drop word pieces below this confidence.")
 
     _types_unicode = field_validator("entity_types", mode="before")(check_param_strings)
@@ -75,7 +77,7 @@ class NerTask(Task[NerParams, NerResult]):
         return sorted({l[2:] for l in labels if l[:2] in ("B-", "I-")})
 
     def _check_types(self, types: list[str] | None) -> set[str] | None:
-        if types is None:
+        if not types:  # omitted or empty: every type, as an empty `labels` list means every label in classify
             return None
         known = set(self.entity_types) | set(recognizers.PATTERN_TYPES)
         unknown = sorted({t.upper() for t in types} - known)

@@ -60,11 +60,12 @@ _HOUSE_DESIGNATOR = re.compile(r"(?<!\w)(?:H\. ?No|House No|Haus Nr|Casa|Nº|N°
 # "Tracking number: 9400 1353 ...", "invoice F35377269", "build 1.1.2.3519", "ticket CS-886320".
 _REFERENCE_LABEL = re.compile(
     r"(?:reference(?=[ \t]*:)|ref\. no|ref no|quoting|batch|order|orders|invoice|tracking|ticket|sku|build|release|version|booking|pnr|confirmation|case|shipment|"
-    r"parcel|checksum|request|sha1|sha256|commit|mandate reference|payment instruction|"
+    r"parcel|checksum|request id|sha1|sha256|commit|mandate reference|payment instruction|"
     r"commande|pedido|contrato|vertrags?|bestellung|ordine|zamówienia|заказа|трек|订单号|注文番号)"
     r"(?: (?:no|nr|number|numbers|id|ref|code|n\.?º|nº|n°))?\.?[ \t]*[:#]?[ \t]*(?:#[ \t]*)?"
     # further references of the same list: "Order numbers: #7129560, SO20695726", "(e.g. 153-3631907-...)"
-    r"(?:(?:e\.g\.|z\.b\.)?[ \t(]*[#]?[A-Za-z0-9][\w/-]*[ \t)]*(?:,|/|and|or|und|et|y)[ \t]*)*"
+    # (each token is letters, digits, "-" and "_" only, so a token and its separator never compete: linear)
+    r"(?:(?:e\.g\.|z\.b\.)?[ \t(]*#?[A-Za-z0-9][\w-]*\)?[ \t]*(?:,|/|\b(?:and|or|und|et|y)\b))*"
     r"[ \t(]*(?:e\.g\.[ \t]*)?$",
     re.IGNORECASE,
 )
@@ -422,6 +423,15 @@ _NOT_SURNAME = frozenset([
     "Do", "Does", "Did", "Not", "No", "Yes", "Ok", "OK", "Team", "Support", "Customer", "Service", "Ltd", "LLC",
     "Inc", "GmbH", "Co", "Corp", "PLC", "Sons", "Group"
 ])
+# Given names and surnames that are also everyday English words: their lower-case mentions are the words.
+_WORD_NAMES = frozenset("""
+will grace mark bill pat rose hope joy faith may june april august summer dawn frank art jack sue rob ray don
+guy max bob penny ruby amber holly ivy iris daisy lily violet heather jasmine olive hazel sky river rain
+storm autumn winter spring chase hunter archer cole wade lane dale glen grant mason cook baker smith miller
+taylor carter porter fisher turner walker young white black brown green gray grey long little hill wood
+field rich sterling bishop king knight page price bell rice hall street parks woods banks stone marsh lake
+brook dean earl duke prince major noble sharp hardy moody bright joy gay west north south east early
+""".split())  # noqa: SIM905 - one word per name, easier to read as text
 # Chat speaker labels that are roles, not people.
 _ROLES = frozenset([
     "support", "agent", "bot", "system", "admin", "operator", "customer", "user", "assistant", "moderator",
@@ -455,6 +465,8 @@ _NAME_CUE = re.compile(
 # "SURNAME/GIVEN" pair.
 # Words after a greeting or field that address a role, not a person ("Dear Data Protection Officer").
 _ROLE_WORDS = frozenset([
+    "reception", "accounts", "billing", "sales", "hr", "admin", "administration", "management", "finance",
+    "payroll", "helpdesk", "marketing", "legal", "dispatch", "front", "frontdesk",
     "officer", "team", "manager", "sir", "madam", "customer", "customers", "colleague", "colleagues", "all",
     "data", "protection", "support", "department", "committee", "friends", "everyone", "there", "hiring",
     "partner", "partners", "client", "user", "member", "members", "service", "desk", "office", "company",
@@ -521,8 +533,10 @@ def complete_names(text: str, entities: list[Entity]) -> list[Entity]:
             parts.setdefault(word.casefold(), e.type)
     if parts:
         for m in re.finditer(r"[^\W\d_]{3,}", text):
-            kind = parts.get(m.group().casefold())
-            if kind and m.group() not in _NOT_SURNAME:
+            word = m.group()
+            kind = parts.get(word.casefold())
+            # "Will Turner ... I will call": a name that is also an everyday word counts only capitalised
+            if kind and word not in _NOT_SURNAME and not (word.islower() and word in _WORD_NAMES):
                 add(m.start(), m.end(), kind)
     if retyped:
         entities = [retyped.get(k, e) for k, e in enumerate(entities)]
@@ -556,8 +570,14 @@ def drop_lone_cities(text: str, entities: list[Entity]) -> list[Entity]:
     def labelled(e: Entity) -> bool:  # "Postcode: BT1 5GS", "Billing ZIP: 94105"
         return e.type == "ZIP_CODE" and bool(_POSTCODE_LABEL.search(text, max(0, e.start - 30), e.start))
 
-    return [e for e in entities if e.type not in ("CITY", "ZIP_CODE", "BUILDING_NUMBER") or e.source == "pattern"
-            or near(e) or labelled(e)]
+    kept = []
+    for e in entities:
+        if e.type in ("CITY", "ZIP_CODE", "BUILDING_NUMBER") and e.source != "pattern" and not (near(e) or labelled(e)):
+            if e.type == "CITY" or sum(ch.isdigit() for ch in e.text) < 7:
+                continue
+            e = e.model_copy(update={"type": "PHONE"})  # a 7+ digit "postcode" on its own is a phone the model mistyped
+        kept.append(e)
+    return kept
 
 
 # --- Web addresses: only those that identify a person are personal data -------------------------------------
@@ -568,12 +588,13 @@ _PROFILE_HOSTS = frozenset([
     "youtube.com", "reddit.com", "pinterest.com", "flickr.com", "vimeo.com", "soundcloud.com", "t.me",
     "keybase.io", "orcid.org", "stackoverflow.com", "mastodon.social", "bsky.app", "twitch.tv", "snapchat.com",
     "linktr.ee", "patreon.com", "substack.com", "github.io", "gravatar.com", "xing.com", "vk.com", "ok.ru",
-    "weibo.com", "researchgate.net", "academia.edu", "quora.com",
+    "weibo.com", "researchgate.net", "academia.edu", "quora.com", "calendly.com", "cal.com",
 ])
 # Path or query parts that name one user: "/users/jeremy956", "/in/…", "/@rosie", "/~jdoe", "?user=Qx7…".
 _PROFILE_PATH = re.compile(
     r"/(?:users?|u|in|people|person|profiles?|members?|author|authors|staff|team|citations|~)/[^/?#\s]"
-    r"|/[@~][^/?#\s]|[?&](?:user|uid|userid|user_id|profile|author|id)=[^&#\s]",
+    r"|/[@~][^/?#\s]|[?&](?:user|uid|userid|user_id|username|profile|author|id|name|first_?name|last_?name|"
+    r"full_?name|email|e-mail|phone|tel|mobile)=[^&#\s]|%40",
     re.IGNORECASE,
 )
 # Hosts and paths of an organisation's own pages: help, documentation, status, account, legal, blog.
@@ -586,9 +607,16 @@ _GENERIC_URL = re.compile(
 )
 # A personal site's domain: a handle with digits ("ilektra04") or a hyphenated name with a suffix
 # ("sebastian-tomaszkiewicz-3824bd").
-_HANDLE_SITE = re.compile(r"[a-z]{3,}\d{2,4}|[a-z]{2,}(?:-[a-z]{2,})+-[0-9a-f]{4,8}")
-# Top-level domains people take for their own site ("www.tomaszw.dev", "jane.me").
+_HANDLE_SITE = re.compile(r"[a-z]{2,}(?:-[a-z]{2,})+-[0-9a-f]{4,8}")
+# Top-level domains people take for their own site ("www.tomaszw.dev", "jane.me"): a home or about page there.
 _PERSONAL_TLDS = frozenset({"me", "name", "dev", "blog", "page", "site"})
+_HOME_PATH = re.compile(r"/?(?:about|about-me|cv|resume|portfolio|me)?/?", re.IGNORECASE)
+# Pages of a profile host that are the company's, not a member's.
+_HOST_PAGES = re.compile(
+    r"/(?:watch|r|search|explore|topics|hashtag|features|pricing|login|signup|settings|about|help|docs|blog|"
+    r"enterprise|marketplace|trending|jobs|events|legal|policies|terms|privacy|security|status|sitemap)(?:[/?#]|$)",
+    re.IGNORECASE,
+)
 _URL_PARTS = re.compile(r"^(?:https?://)?([^/?#\s:]+)(?::\d+)?([^\s]*)$", re.IGNORECASE)
 
 
@@ -612,18 +640,22 @@ def identifies_person(url: str, name_parts: set[str]) -> bool:
     host, rest = m.group(1).casefold().rstrip("."), m.group(2)
     labels = host.split(".")
     registrable = ".".join(labels[-2:])
-    if host.startswith("mastodon.") or registrable in _PROFILE_HOSTS:
-        path = rest.split("?")[0].strip("/")
-        return bool(path) or labels[0] not in ("www", registrable.split(".")[0]) or "?" in rest
     if _PROFILE_PATH.search(rest):
         return True
     if _GENERIC_URL.search(host + rest):
         return False
+    if host.startswith("mastodon.") or registrable in _PROFILE_HOSTS:
+        if _HOST_PAGES.match(rest):
+            return False
+        path = rest.split("?")[0].strip("/")
+        return bool(path) or labels[0] not in ("www", registrable.split(".")[0]) or "?" in rest
     site = labels[-2] if len(labels) >= 2 else host
-    if _HANDLE_SITE.fullmatch(site) or (labels[-1] in _PERSONAL_TLDS and len(labels) <= 3):
+    path = rest.split("?")[0].split("#")[0]
+    if _HANDLE_SITE.fullmatch(site) or (labels[-1] in _PERSONAL_TLDS and len(labels) <= 3
+                                        and _HOME_PATH.fullmatch(path)):
         return True
-    site = _fold(site)
-    return any(part in site for part in name_parts)
+    folded = _fold(site) + " " + " ".join(_fold(seg) for seg in re.split(r"[/_.-]", path) if seg)
+    return any(part in folded for part in name_parts)
 
 
 def keep_personal_urls(text: str, entities: list[Entity]) -> list[Entity]:
@@ -642,37 +674,45 @@ _NAME_WORD = r"(?:(?:van|von|de|der|den|da|das|do|dos|di|du|la|le|del|della|ter|
 # Legal forms and words that close a company name ("Hancock LLC", "Nilsson Davidsson AB", "Lima da Mata - EI",
 # "Robertson and Sons", "Unnao Family Clinic").
 _ORG_SUFFIX = (
-    r"(?:LLC|L\.L\.C\.|Ltd|Limited|Inc|Corp|Co|PLC|plc|LLP|LP|GmbH|AG|KG|OHG|GbR|UG|e\.K|AB|HB|KB|Oy|Oyj|ApS|A/S|ASA|"
-    r"AS|BV|B\.V|NV|N\.V|VOF|S\.A\.S|SAS|SARL|S\.A\.R\.L|S\.A|SA|S\.L|SL|S\.p\.A|SpA|S\.r\.l|Srl|SNC|s\.r\.o|a\.s|"
-    r"v\.o\.s|k\.s|Sp\.j|Sp\. ?z ?o\.o|S\.C|EI|EIRL|Lda|Ltda|ME|EIRELI|Pty|Pty Ltd|Group|Groep|Gruppe|Groupe|Grupo|"
+    r"(?:LLC|L\.L\.C\.|Ltd|Limited|Inc|Corp|PLC|plc|LLP|GmbH|AG|KG|OHG|GbR|e\.K|AB|HB|KB|Oy|Oyj|ApS|A/S|ASA|"
+    r"BV|B\.V|NV|N\.V|VOF|S\.A\.S|SAS|SARL|S\.A\.R\.L|S\.A|S\.L|S\.p\.A|SpA|S\.r\.l|Srl|SNC|s\.r\.o|a\.s|"
+    r"v\.o\.s|k\.s|Sp\.j|Sp\. ?z ?o\.o|EIRL|Lda|Ltda|EIRELI|Pty|Pty Ltd|Group|Groep|Gruppe|Groupe|Grupo|"
     r"Gruppo|Holding|Holdings|Partners|Associates|Logistics|Consulting|Solutions|Industries|Enterprises|"
     r"(?:and|&) (?:Sons|Co)|e Filhos|e Figli|y Asociados|Family Clinic|Clinic|Medical Practice|Medical Centre|"
-    r"Medical Center|Hospital|customer (?:support|service|care)|team)(?![^\W_])\.?"
+    r"Medical Center|Hospital)(?![^\W_])\.?"
 )
+_NAME_LIST = rf"{_NAME_WORD}(?:, {_NAME_WORD}){{1,4}},? (?:and|&|und|et|e|y|och|og|en|i) {_NAME_WORD}"
+# One to three words or a list before a legal form ("Hancock LLC", "Westin & Lundgren HB").
 _ORG = re.compile(
-    # "Castillo, Moore and Jones" (three or more single words: a firm's name), or one to three words or a
-    # hyphenated pair before a legal form
-    rf"(?<![^\W\d_])(?:{_NAME_WORD}(?:, {_NAME_WORD})+,? (?:and|&|und|et|e|y|och|og|en|i) {_NAME_WORD}"
-    rf"(?: [-–]? ?{_ORG_SUFFIX})?"
-    rf"|{_NAME_WORD}(?: (?:and|&|und|et|e|y|och|og|en) {_NAME_WORD}| {_NAME_WORD}){{0,2}} ?[-–]? ?{_ORG_SUFFIX})"
+    rf"(?<![^\W\d_])(?:{_NAME_LIST}|{_NAME_WORD}(?: (?:and|&|und|et|e|y|och|og|en) {_NAME_WORD}| {_NAME_WORD}){{0,2}})"
+    rf" ?[-–]? ?{_ORG_SUFFIX}"
 )
+# "Castillo, Moore and Jones" without a legal form is a firm only where a firm is expected: alone on its line
+# (a letterhead, an address block), after "between" or "personal data", or as the value of an organisation
+# field (``_ORG_FIELD``); "Hi Anna, Ben and Carla," is three people.
+_ORG_LIST = re.compile(rf"(?:^|(?<=\n)|(?<=between )|(?<=personal data ))[ \t]*({_NAME_LIST})(?=[ \t]*(?:\n|$| holds?\b|, with))")
 # A form field or contract phrase whose value is an organisation: "Employer: …", "Business name: …",
 # "Creditor: …", "between White-Oliver, with registered office …".
 _ORG_FIELD = re.compile(
-    r"(?:^|\n)[ \t]*(?:\d+[ \t]+)?(?:Employer|Business name|Company|Company name|Creditor|Organisation|Organization|"
-    r"Firm|Insurer|Landlord company|Arbeitgeber|Firma|Empresa|Société|Entreprise|Azienda|Werkgever|Arbetsgivare|"
-    r"Zaměstnavatel|Pracodawca|Работодатель|Gläubiger|Créancier|Acreedor)[ \t]*:[ \t]*([^\n]*?)(?=[ \t]+[-–—(][ \t]|\n|$)"
+    r"(?:^|\n)[ \t]*(?:\d+[ \t]+)?(?i:Employer|Business name|Company|Company name|Creditor|Organisation|Organization|"
+    r"Insurer|Landlord company|Arbeitgeber|Empresa|Société|Entreprise|Azienda|Werkgever|Arbetsgivare|"
+    r"Zaměstnavatel|Pracodawca|Работодатель|Gläubiger|Créancier|Acreedor)[ \t]*:[ \t]*([^\n(,]*?(?:, [^\W\d_a-z][^\n(,]*?)*)"
+    r"(?=[ \t]+[-–—(][ \t]|[ \t]*\(|,[ \t]+[^\W\d_A-Z]|\n|$)"
     r"|(?<=between )([^\n,]{2,60}?)(?=, with (?:its )?registered office)",
-    re.IGNORECASE,
 )
 
 
 def organisation_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges of organisation names built from personal names (``_ORG``, ``_ORG_FIELD``)."""
-    spans = [m.span() for m in _ORG.finditer(text)]
+    """Character ranges of organisation names built from personal names (``_ORG``, ``_ORG_LIST``, and an
+    ``_ORG_FIELD`` value that itself reads as an organisation: a legal form, a list of names or a hyphenated
+    pair; "Company: Jane Doe (self-employed)" stays a person)."""
+    spans = [m.span() for m in _ORG.finditer(text)] + [m.span(1) for m in _ORG_LIST.finditer(text)]
     for m in _ORG_FIELD.finditer(text):
         group = 1 if m.group(1) is not None else 2
-        spans.append(m.span(group))
+        value = m.group(group)
+        if group == 2 or _ORG.search(value) or re.fullmatch(_NAME_LIST, value) or re.fullmatch(
+                r"[^\W\d_a-z][^\W\d_]+-[^\W\d_a-z][^\W\d_]+", value):
+            spans.append(m.span(group))
     return spans
 
 
@@ -691,6 +731,24 @@ _HONORIFIC_ONLY = re.compile(
     r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Herr|Frau|Madame|Monsieur|Mademoiselle|Mme|Mlle|Señor|Señora|"
     r"Signor|Signora|Sr|Sra|Pan|Pani|MR|MRS|MS)\.?",
 )
+
+
+_PLACE_CUE = re.compile(r"(?i:\b(?:to|in|from|visit|visiting|via|country|nationality|citizenship)[ \t]*:?[ \t]*)$")
+
+
+def drop_countries_read_as_names(text: str, entities: list[Entity]) -> list[Entity]:
+    """A name entity that is a country's name right after "to", "in", "from", "Country:" ("travelling to
+    Jordan", "Country: Chad") and has no other name part beside it is the country."""
+    out = []
+    for k, e in enumerate(entities):
+        if e.type in _NAME_TYPES and _country_pattern().fullmatch(e.text) and _PLACE_CUE.search(
+                text, max(0, e.start - 20), e.start):
+            beside = [o for o in entities[max(0, k - 1) : k + 2] if o is not e and o.type in _NAME_TYPES
+                      and (0 <= o.start - e.end <= 1 or 0 <= e.start - o.end <= 1)]
+            if not beside:
+                continue
+        out.append(e)
+    return out
 
 
 def drop_honorifics(text: str, entities: list[Entity]) -> list[Entity]:
@@ -715,4 +773,5 @@ def complete(text: str, entities: list[Entity]) -> list[Entity]:
     entities = complete_bank_codes(text, entities)
     entities = drop_organisations(text, drop_honorifics(text, drop_lone_cities(text, entities)))
     entities = drop_organisations(text, drop_honorifics(text, complete_names(text, entities)))
+    entities = drop_countries_read_as_names(text, entities)
     return keep_personal_urls(text, entities)
