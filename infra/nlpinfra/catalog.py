@@ -1,21 +1,19 @@
 """What the service deploys: Lambda functions, the tasks and routes each serves, the model bundle it needs.
 
-This mirrors the table in docs/ARCHITECTURE.md. It is data, not CDK: config validation, the stack and the
-tests all read it.
+Derived from ``nlpserve.catalog`` (the one record of tasks -> bundle -> function -> routes -> batch, standard
+library only); nothing here is written twice. It is data, not CDK: config validation, the stack and the tests
+all read it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nlpserve import catalog
+from nlpserve.catalog import Route
+
 #: Model bundles that ``python -m nlpbuild layers`` packs as ``model-<bundle>.zip``.
-BUNDLES: tuple[str, ...] = ("embed", "classify", "sentiment", "ner")
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str  # "GET" | "POST"
-    path: str
+BUNDLES: tuple[str, ...] = catalog.BUNDLES
 
 
 @dataclass(frozen=True)
@@ -32,35 +30,20 @@ class FunctionSpec:
         return f"nlpserve.handlers.{self.name}.handler"
 
 
-def _post(*paths: str) -> tuple[Route, ...]:
-    return tuple(Route("POST", p) for p in paths)
-
-
 #: Task functions, one per enabled task (the config's ``tasks`` list names these).
 TASK_FUNCTIONS: dict[str, FunctionSpec] = {
-    spec.name: spec
-    for spec in (
-        FunctionSpec("sentiment", ("sentiment",), _post("/v1/sentiment"), "sentiment"),
-        FunctionSpec("classify", ("classify",), _post("/v1/classify"), "classify"),
-        FunctionSpec("ner", ("ner", "redact"), _post("/v1/ner", "/v1/redact"), "ner"),
-        FunctionSpec("embed", ("embed", "similarity"), _post("/v1/embed", "/v1/similarity"), "embed"),
-        FunctionSpec("summarize", ("summarize",), _post("/v1/summarize"), "embed"),
-    )
+    name: FunctionSpec(name, tasks, tuple(catalog.entry(t).route for t in tasks), catalog.function_bundle(name))
+    for name, tasks in catalog.functions().items()
 }
 
 #: The metadata function: health, model catalogue and API docs. Always deployed, no model layer.
-META_FUNCTION = FunctionSpec(
-    "meta",
-    (),
-    tuple(Route("GET", p) for p in ("/health", "/v1/models", "/docs", "/openapi.json")),
-    None,
-)
+META_FUNCTION = FunctionSpec(catalog.META_FUNCTION, (), catalog.META_ROUTES, None)
 
 #: Handler of the single S3 -> SQS batch function (routes by key prefix ``incoming/<task>/``).
-BATCH_HANDLER = "nlpserve.handlers.batch.handler"
+BATCH_HANDLER = f"nlpserve.handlers.{catalog.BATCH_FUNCTION}.handler"
 
 #: API tasks with no batch-file form (similarity scores pairs of texts), left out of the batch function's tasks.
-NON_BATCH_TASKS: frozenset[str] = frozenset({"similarity"})
+NON_BATCH_TASKS: frozenset[str] = frozenset(catalog.task_names()) - catalog.batch_tasks()
 
 ALL_TASK_FUNCTIONS: tuple[str, ...] = tuple(TASK_FUNCTIONS)
 

@@ -43,6 +43,8 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from nlpserve import catalog
+
 BUILDER_VERSION = "nlpbuild-layers 1"
 
 #: Lambda's hard limit: function code + all layers, unzipped.
@@ -65,25 +67,11 @@ DEFAULT_GLIBC = "2.34"
 LAMBDA_PYTHON_DIR = "/opt/python"
 FIXED_DATE_TIME = (1980, 1, 2, 0, 0, 0)
 
-#: Task -> model bundle (ARCHITECTURE.md, "Model bundles").
-TASK_BUNDLES: dict[str, str] = {
-    "sentiment": "sentiment",
-    "classify": "classify",
-    "ner": "ner",
-    "redact": "ner",
-    "embed": "embed",
-    "similarity": "embed",
-    "summarize": "embed",
-}
-#: Lambda function -> tasks it serves (ARCHITECTURE.md, "Tasks and functions"). None = all enabled tasks.
+#: Task -> model bundle, from the catalogue (``nlpserve.catalog``).
+TASK_BUNDLES: dict[str, str] = {t.name: t.bundle for t in catalog.TASKS}
+#: Lambda function -> tasks it serves, from the catalogue. None = all enabled tasks (the batch function).
 FUNCTION_TASKS: dict[str, tuple[str, ...] | None] = {
-    "sentiment": ("sentiment",),
-    "classify": ("classify",),
-    "ner": ("ner", "redact"),
-    "embed": ("embed", "similarity"),
-    "summarize": ("summarize",),
-    "meta": (),
-    "batch": None,
+    **catalog.functions(), catalog.META_FUNCTION: (), catalog.BATCH_FUNCTION: None,
 }
 
 # --- slimming rules (relative to python/; fnmatch patterns on POSIX paths) -------------------------

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import unquote_plus
 
+from nlpserve import catalog
 from nlpserve.batch.config import BatchSettings
 from nlpserve.batch.errors import PermanentFileError
 
-DOCUMENT_TASKS = frozenset({"redact", "summarize"})
-LINE_TASKS = frozenset({"sentiment", "classify", "ner", "redact", "embed", "summarize"})
+DOCUMENT_TASKS = catalog.document_tasks()
+LINE_TASKS = catalog.batch_tasks()
 DOCUMENT_SUFFIXES = (".txt", ".md")
 
 

@@ -1,5 +1,6 @@
 """Lambda entry point for POST /v1/classify."""
 
+from nlpserve import catalog
 from nlpserve.handlers._api import make_handler
 
-handler = make_handler(["classify"])
+handler = make_handler(catalog.function_pipelines("classify"))

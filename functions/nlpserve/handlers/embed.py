@@ -1,5 +1,6 @@
 """Lambda entry point for POST /v1/embed and POST /v1/similarity."""
 
+from nlpserve import catalog
 from nlpserve.handlers._api import make_handler
 
-handler = make_handler(["embed"])
+handler = make_handler(catalog.function_pipelines("embed"))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+
+from nlpserve import catalog
 from nlpserve.errors import UnknownTask
 from nlpserve.tasks.base import Task
-from nlpserve.tasks.classify import ClassifyTask
-from nlpserve.tasks.embed import EmbedTask
-from nlpserve.tasks.ner import NerTask, RedactTask
-from nlpserve.tasks.sentiment import SentimentTask
-from nlpserve.tasks.summarize import SummarizeTask
 
-TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (SentimentTask, ClassifyTask, NerTask, RedactTask, EmbedTask, SummarizeTask)
-}
+
+def _load(ref: str) -> type[Task]:
+    module, _, cls = ref.partition(":")
+    return getattr(importlib.import_module(f"nlpserve.tasks.{module}"), cls)
+
+
+#: Task name -> pipeline class, as the catalogue (``nlpserve.catalog``) lists them.
+TASKS: dict[str, type[Task]] = {name: _load(ref) for name, ref in catalog.pipelines().items()}
 _instances: dict[str, Task] = {}
 
 

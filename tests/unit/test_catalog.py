@@ -1,0 +1,94 @@
+"""Issue 10: one catalogue (nlpserve.catalog) is the record of tasks -> bundle -> function -> routes -> batch; the API,
+the batch path, the layer builder, the model builder and the CDK app all agree with it."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+from nlpserve import catalog
+from nlpserve.api import create_app
+from nlpserve.batch.config import BatchSettings
+from nlpserve.batch.keys import DOCUMENT_TASKS, LINE_TASKS, parse_input_key
+from nlpserve.tasks import TASKS
+
+
+def _routes(app, method: str) -> set[str]:
+    """Paths the app serves for ``method``, read from its OpenAPI document (routers may be nested)."""
+    return {path for path, ops in app.openapi()["paths"].items() if method.lower() in ops}
+
+
+def _post_routes(app) -> set[str]:
+    return _routes(app, "POST")
+
+
+def _get_routes(app) -> set[str]:
+    return _routes(app, "GET") | {r.path for r in app.routes if getattr(r, "path", None)}  # + FastAPI's own pages
+
+
+def test_the_catalogue_is_consistent():
+    names = catalog.task_names()
+    assert len(set(names)) == len(names)
+    assert {t.bundle for t in catalog.TASKS} <= set(catalog.BUNDLES)
+    for function in catalog.functions():
+        catalog.function_bundle(function)  # one bundle per function (a model layer each)
+        assert catalog.function_pipelines(function), f"{function} has no pipeline of its own"
+
+
+def test_every_pipeline_is_the_catalogues_and_loads_its_bundle():
+    assert set(TASKS) == set(catalog.pipelines())
+    for name, cls in TASKS.items():
+        assert cls.name == name
+        assert cls.bundle_name == catalog.bundle_of(name)
+
+
+def test_the_api_serves_exactly_the_catalogues_routes(models_dir):
+    app = create_app(catalog.pipelines(), warm=False)
+    assert _post_routes(app) == {t.route.path for t in catalog.TASKS}
+    assert {r.path for r in catalog.META_ROUTES} <= _get_routes(app)
+
+
+@pytest.mark.parametrize("function", list(catalog.functions()))
+def test_each_function_handler_serves_its_catalogue_routes(models_dir, function):
+    assert (Path(importlib.import_module("nlpserve.handlers").__file__).parent / f"{function}.py").is_file()
+    app = create_app(catalog.function_pipelines(function), warm=False)
+    assert _post_routes(app) == {catalog.entry(t).route.path for t in catalog.function_tasks(function)}
+
+
+def test_the_batch_path_takes_the_catalogues_batch_and_document_tasks():
+    settings = BatchSettings()
+    assert LINE_TASKS == catalog.batch_tasks() and DOCUMENT_TASKS == catalog.document_tasks()
+    for task in catalog.batch_tasks():
+        assert parse_input_key(f"{settings.incoming_prefix}{task}/a.jsonl", settings).task == task
+    for task in catalog.document_tasks():
+        key = parse_input_key(f"{settings.incoming_prefix}{task}/{settings.docs_dir}a.txt", settings)
+        assert key.format.name == "DOCUMENT"
+
+
+def test_the_layer_and_model_builders_agree():
+    from nlpbuild import layers
+    from nlpbuild.recipes import RECIPES
+
+    assert tuple(RECIPES) == catalog.BUNDLES
+    assert layers.TASK_BUNDLES == {t.name: t.bundle for t in catalog.TASKS}
+    specs = {s.name: s.bundles for s in layers.function_specs()}
+    assert set(specs) == {*catalog.functions(), catalog.META_FUNCTION, catalog.BATCH_FUNCTION}
+    for function in catalog.functions():
+        assert specs[function] == (catalog.function_bundle(function),)
+    assert specs[catalog.META_FUNCTION] == ()
+    assert set(specs[catalog.BATCH_FUNCTION]) == set(catalog.BUNDLES)
+
+
+def test_the_cdk_app_agrees():
+    from nlpinfra import catalog as infra
+
+    assert infra.BUNDLES == catalog.BUNDLES
+    assert set(infra.TASK_FUNCTIONS) == set(catalog.functions())
+    for name, spec in infra.TASK_FUNCTIONS.items():
+        assert spec.tasks == catalog.function_tasks(name)
+        assert spec.bundle == catalog.function_bundle(name)
+        assert {r.path for r in spec.routes} == {catalog.entry(t).route.path for t in spec.tasks}
+        assert spec.handler == f"nlpserve.handlers.{name}.handler"
+    assert infra.META_FUNCTION.routes == catalog.META_ROUTES
+    assert infra.NON_BATCH_TASKS == frozenset(catalog.task_names()) - catalog.batch_tasks()
