@@ -582,3 +582,23 @@ def test_a_document_that_cannot_finish_in_one_invocation_fails_clearly_instead_o
     assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "document_too_large"
     assert "would take about" in s["file_errors"][0]["message"]
     assert batch_env.dlq_messages() == [] and not batch_env.exists("results/redact/docs/long.txt")
+
+
+def test_batch_takes_every_text_the_api_takes_for_the_same_task(batch_env, real_models):
+    """Issue 10: a 50 kB text that POST /v1/ner accepts was rejected in batch (text_too_long at 20,000 bytes).
+    With no NLP_BATCH_MAX_TEXT_BYTES the per-record limit is the task's own API limit."""
+    from nlpserve.tasks import get_task
+
+    long_text = ("Please contact Jane Doe at jane.doe@example.com about the renewal. " * 760)[:50_000]
+    short_text = "Great service, thank you!"
+    assert get_task("ner").max_text_bytes >= 50_000 > get_task("sentiment").max_text_bytes
+    batch_env.put("incoming/ner/long.jsonl", jsonl_body([long_text]))
+    batch_env.put("incoming/sentiment/long.jsonl", jsonl_body([long_text, short_text]))
+    batch_env.drain(make_handler(batch_env, max_text_bytes=None, max_line_bytes=1024 * 1024))
+    ner = summary_of(batch_env, "results/ner/long.jsonl.summary.json")
+    assert ner["counts"]["scored"] == 1 and ner["counts"]["failed"] == 0
+    assert any(e["type"] == "EMAIL" for e in batch_env.jsonl("results/ner/long.jsonl")[0]["entities"])
+    sentiment = summary_of(batch_env, "results/sentiment/long.jsonl.summary.json")  # over sentiment's own limit
+    assert sentiment["counts"]["scored"] == 1 and sentiment["counts"]["failed"] == 1
+    errors = batch_env.jsonl("errors/sentiment/long.jsonl.errors.jsonl")
+    assert errors[0]["reason"] == "text_too_long"

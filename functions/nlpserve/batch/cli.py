@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from nlpserve.batch.config import BatchSettings
+from nlpserve.batch.config import BatchSettings, text_limit
 
 batch_app = typer.Typer(no_args_is_help=True, help="Batch scoring: local files, or a local S3 + SQS loop.")
 
@@ -44,13 +44,13 @@ def score(
     from nlpserve.batch.writers import LocalWriter
 
     s = BatchSettings.from_env().with_overrides(batch_size=batch_size)
-    opts = ReadOptions(text_field=text_field or s.text_field, id_field=id_field or s.id_field,
-                       csv_text_column=text_field or s.csv_text_column, max_text_bytes=s.max_text_bytes,
-                       max_line_bytes=s.max_line_bytes, keep_text=s.keep_text,
-                       csv_max_record_lines=s.csv_max_record_lines)
     rel = ("docs/" if document else "") + file.name
     inp = parse_input_key(f"{s.incoming_prefix}{task}/{rel}", s)
     t = _resolver()(task)
+    opts = ReadOptions(text_field=text_field or s.text_field, id_field=id_field or s.id_field,
+                       csv_text_column=text_field or s.csv_text_column, max_text_bytes=text_limit(s, t),
+                       max_line_bytes=s.max_line_bytes, keep_text=s.keep_text,
+                       csv_max_record_lines=s.csv_max_record_lines)
     p = t.Params(**json.loads(params)) if params else t.Params()
     started = time.time()
     if inp.format is Format.DOCUMENT:

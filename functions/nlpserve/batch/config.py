@@ -13,7 +13,9 @@
 | NLP_CSV_TEXT_COLUMN        | text         | CSV column holding the text                                       |
 | NLP_ID_FIELD               | id           | field carried as the record id (line number when absent)          |
 | NLP_KEEP_TEXT              | false        | also copy the input text into each result line                    |
-| NLP_MAX_TEXT_BYTES         | settings or 20000 | per-record text limit (UTF-8 bytes)                          |
+| NLP_BATCH_MAX_TEXT_BYTES   | (task's own) | per-record text limit (UTF-8 bytes); unset: each task's own API   |
+|                            |              | limit (NLP_MAX_TEXT_BYTES, or NLP_MAX_DOCUMENT_BYTES for ner,     |
+|                            |              | redact and summarize), so a text the API takes is taken here      |
 | NLP_MAX_LINE_BYTES         | 1048576      | physical line limit; longer lines are skipped while streaming     |
 | NLP_CSV_MAX_RECORD_LINES   | 20           | a quoted CSV field still open after this many lines is a stray    |
 |                            |              | quote: its row is one malformed_csv error, reading goes on        |
@@ -61,14 +63,12 @@ def _prefix(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _default_max_text_bytes() -> int:
-    """The API's per-text limit (``nlpserve.config.settings.max_text_bytes``) when it exists."""
-    try:
-        from nlpserve.config import settings  # type: ignore[attr-defined]
-
-        return int(settings.max_text_bytes)
-    except Exception:  # noqa: BLE001 - config module optional / still being written
-        return DEFAULT_MAX_TEXT_BYTES
+def text_limit(settings: BatchSettings, task: object) -> int:
+    """Per-record text limit (UTF-8 bytes) for ``task``: the operator's ``NLP_BATCH_MAX_TEXT_BYTES``, else the
+    task's own API limit (``Task.max_text_bytes``), so batch takes every text the API takes."""
+    if settings.max_text_bytes is not None:
+        return settings.max_text_bytes
+    return int(getattr(task, "max_text_bytes", DEFAULT_MAX_TEXT_BYTES))
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class BatchSettings:
     csv_text_column: str = "text"
     id_field: str = "id"
     keep_text: bool = False
-    max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES
+    max_text_bytes: int | None = None  # None: each task's own limit (Task.max_text_bytes), as in the API
     max_line_bytes: int = 1024 * 1024
     csv_max_record_lines: int = 20
     max_document_bytes: int = 4 * 1024 * 1024
@@ -113,7 +113,7 @@ class BatchSettings:
             csv_text_column=_env_str("NLP_CSV_TEXT_COLUMN", "text"),
             id_field=_env_str("NLP_ID_FIELD", "id"),
             keep_text=_env_bool("NLP_KEEP_TEXT", False),
-            max_text_bytes=_env_int("NLP_MAX_TEXT_BYTES", _default_max_text_bytes()),
+            max_text_bytes=_env_int("NLP_BATCH_MAX_TEXT_BYTES", 0) or None,
             max_line_bytes=_env_int("NLP_MAX_LINE_BYTES", 1024 * 1024),
             csv_max_record_lines=max(1, _env_int("NLP_CSV_MAX_RECORD_LINES", 20)),
             max_document_bytes=_env_int("NLP_BATCH_MAX_DOCUMENT_BYTES", 4 * 1024 * 1024),

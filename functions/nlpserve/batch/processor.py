@@ -36,7 +36,7 @@ from nlpserve.batch.commit import (
     finish_commit,
     output_source,
 )
-from nlpserve.batch.config import BatchSettings
+from nlpserve.batch.config import BatchSettings, text_limit
 from nlpserve.batch.documents import DocumentTooSlow, run_document_job
 from nlpserve.batch.engine import Counts, Position, error_line
 from nlpserve.batch.errors import (
@@ -123,6 +123,7 @@ class ObjectProcessor:
             params = self._params(task, meta.get("params"))
         except PermanentFileError as exc:
             return self._fail(job, inp, keys, info, exc, started, inp.task, options, None)
+        options["max_text_bytes"] = text_limit(s, task)
         params_json = params.model_dump(mode="json")
         version = ObjectVersion(job, inp, keys, info, task, params, options, options_hash(options, params_json))
 
