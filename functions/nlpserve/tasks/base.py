@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from nlpserve import config
+from nlpserve import catalog, config
 from nlpserve.errors import EmptyInput, InvalidInput, TextTooLong
 from nlpserve.runtime import Bundle, load_bundle
 from nlpserve.text import is_blank, lone_surrogate, surrogate_message
@@ -32,12 +32,18 @@ class Task(Generic[P, R]):
     """A task pipeline. Subclasses set the class attributes and implement `_run`."""
 
     name: ClassVar[str]
-    bundle_name: ClassVar[str]
+    bundle_name: ClassVar[str]  # from the catalogue (nlpserve.catalog) unless the class sets its own
     description: ClassVar[str]
     document_level: ClassVar[bool] = False  # True: a text may be a whole document (windowed inside)
     windowed: ClassVar[bool] = False  # True: texts past the model window are read in overlapping windows
     Params: ClassVar[type[BaseModel]]
     Result: ClassVar[type[BaseModel]]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if "bundle_name" not in cls.__dict__ and name in catalog.task_names():
+            cls.bundle_name = catalog.bundle_of(name)  # the one record of task -> bundle
 
     def __init__(self, bundle: Bundle | None = None):
         self._bundle = bundle

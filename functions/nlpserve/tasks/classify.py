@@ -58,7 +58,6 @@ class ClassifyResult(TaskResult):
 
 class ClassifyTask(Task[ClassifyParams, ClassifyResult]):
     name = "classify"
-    bundle_name = "classify"
     description = "Intent of a user utterance: 150 CLINC150 intents plus 6 support-routing intents."
     Params = ClassifyParams
     Result = ClassifyResult

@@ -34,7 +34,6 @@ class SimilarityScores(list):
 
 class EmbedTask(Task[EmbedParams, EmbedResult]):
     name = "embed"
-    bundle_name = "embed"
     description = "384-dimensional sentence embeddings for search, clustering and deduplication."
     Params = EmbedParams
     Result = EmbedResult

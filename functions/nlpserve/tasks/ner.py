@@ -64,7 +64,6 @@ class _Token:
 
 class NerTask(Task[NerParams, NerResult]):
     name = "ner"
-    bundle_name = "ner"
     description = "Personal data entities (names, e-mail, phone, URL, ids, addresses) with character offsets."
     document_level = True
     windowed = True

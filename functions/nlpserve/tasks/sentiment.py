@@ -23,7 +23,6 @@ class SentimentResult(TaskResult):
 
 class SentimentTask(Task[SentimentParams, SentimentResult]):
     name = "sentiment"
-    bundle_name = "sentiment"
     description = "Sentiment of texts (posts, reviews, tickets, articles): negative, neutral or positive."
     windowed = True
     Params = SentimentParams

@@ -69,7 +69,6 @@ class SummarizeResult(TaskResult):
 
 class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
     name = "summarize"
-    bundle_name = "embed"
     description = "Extractive summary: the most central, non-redundant sentences in document order."
     document_level = True
     Params = SummarizeParams
