@@ -398,7 +398,7 @@ class ClassifyRecipe(Recipe):
         probe = run_onnx(sess, ctx.tokenizer, ["connect me to a person"])[0]
         ctx.step(self.name, "parity", t0)
         t0 = time.perf_counter()
-        from .evaluate import OOS_RULE, choose_oos_threshold, heldout_intents, intent_metrics
+        from .evaluate import OOS_RULE, ROUTING, choose_oos_threshold, heldout_intents, intent_metrics
 
         dev = heldout_intents("dev")  # the held-out set's dev split: chosen here, scored on test by `evaluate`
         dev_probs = run_onnx(sess, ctx.tokenizer, [r["text"] for r in dev])
@@ -409,9 +409,7 @@ class ClassifyRecipe(Recipe):
         ctx.step(self.name, f"oos threshold {oos_threshold} chosen on {len(dev)} dev phrasings", t0)
         n = len(rows)
         agree = sum(a == b for a, b in zip(got, ref_pred))
-        routing = ["follow_up", "connect_to_human", "escalate_issue", "negative_sentiment",
-                   "urgent_attention_required", "general_customer_support"]
-        r_idx = [i for i, w in enumerate(want) if w in routing]
+        r_idx = [i for i, w in enumerate(want) if w in ROUTING]
         quality = {
             "eval_set": "data/intent_eval.jsonl (hand-written phrasings, intended label each)",
             "n": n,

@@ -128,6 +128,7 @@ def dev_score(head: LinearHead, dev: list[dict], x_dev: np.ndarray) -> dict:
 
 
 def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, epochs: int = EPOCHS, log=_log) -> dict:
+    import torch
 
     started = time.perf_counter()
     ctx = Context(out_dir=out_dir, cache_dir=cache_dir, log=log)
@@ -197,7 +198,7 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, epochs: int
         "chosen": chosen,
         "reproduce": REPRODUCE + (f" --epochs {epochs}" if epochs != EPOCHS else ""),
         "seconds_on_2_cores": round(time.perf_counter() - started),
-        "torch": __import__("torch").__version__,
+        "torch": torch.__version__,
         "sha256_npz": sha256_file(npz),
     }
     (out_dir / f"{OUT_NAME}.json").write_text(json.dumps(meta, indent=2) + "\n")

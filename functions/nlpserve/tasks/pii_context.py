@@ -37,6 +37,7 @@ confidence of 0.9 (0.8 for name guesses). Offsets are into the matching form.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -622,8 +623,6 @@ _URL_PARTS = re.compile(r"^(?:https?://)?([^/?#\s:]+)(?::\d+)?([^\s]*)$", re.IGN
 
 def _fold(word: str) -> str:
     """Lower case without accents or separators: "Dũng Dương" -> "dungduong"."""
-    import unicodedata
-
     decomposed = unicodedata.normalize("NFKD", word.casefold().replace("đ", "d").replace("ł", "l").replace("ø", "o"))
     return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
 
@@ -716,11 +715,12 @@ def organisation_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def drop_organisations(text: str, entities: list[Entity]) -> list[Entity]:
+def drop_organisations(text: str, entities: list[Entity], spans: list[tuple[int, int]] | None = None
+                       ) -> list[Entity]:
     """Drop name entities inside an organisation's name ("Employer: Castillo, Moore and Jones", "Hancock LLC",
     "Westin & Lundgren HB"): the company is not a person. A name beside the organisation ("Tamara · Gordon-Jones
-    customer support": Tamara) is kept."""
-    spans = organisation_spans(text)
+    customer support": Tamara) is kept. ``spans``: ``organisation_spans(text)`` when the caller has them."""
+    spans = organisation_spans(text) if spans is None else spans
     if not spans:
         return entities
     return [e for e in entities
@@ -771,7 +771,10 @@ def complete(text: str, entities: list[Entity]) -> list[Entity]:
     entities = complete_addresses(text, drop_references(text, entities))
     entities = retype_by_label(text, complete_phones(text, complete_address_tail(text, entities)))
     entities = complete_bank_codes(text, entities)
-    entities = drop_organisations(text, drop_honorifics(text, drop_lone_cities(text, entities)))
-    entities = drop_organisations(text, drop_honorifics(text, complete_names(text, entities)))
+    # before completing names (so a firm's names are not spread as other mentions) and after (names completed
+    # inside a firm's name); the text is the same, so its organisation spans are found once
+    organisations = organisation_spans(text)
+    entities = drop_organisations(text, drop_honorifics(text, drop_lone_cities(text, entities)), organisations)
+    entities = drop_organisations(text, drop_honorifics(text, complete_names(text, entities)), organisations)
     entities = drop_countries_read_as_names(text, entities)
     return keep_personal_urls(text, entities)
