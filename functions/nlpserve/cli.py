@@ -15,6 +15,8 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 build_app = typer.Typer(no_args_is_help=True, help="Build model bundles and Lambda layers.")
 app.add_typer(build_app, name="build")
+train_app = typer.Typer(no_args_is_help=True, help="Train your own models from labelled files.")
+app.add_typer(train_app, name="train")
 
 try:  # the batch commands live with the batch code
     from nlpserve.batch.cli import batch_app
@@ -138,6 +140,60 @@ def build_layers(
     from nlpbuild.__main__ import main as build_main
 
     raise typer.Exit(build_main(["layers", "--arch", arch, "--python", python]) or 0)
+
+
+@train_app.command("classifier")
+def train_classifier(
+    file: Path = typer.Argument(..., help="Labelled .csv / .tsv (header row) or .jsonl file."),
+    name: str = typer.Option(..., "--name", help="Model name: the route /v1/classify/<name>, batch prefix "
+                             "incoming/classify-<name>/."),
+    text_field: str = typer.Option("text", help="Column / field holding the text."),
+    label_field: str = typer.Option("label", help="Column / field holding the label (a JSON list, or cells split "
+                                    "on --label-separator, for several labels per text)."),
+    label_separator: Optional[str] = typer.Option(None, help="Split CSV label cells on this (multi-label), e.g. ';'."),
+    models_dir: Path = typer.Option(REPO / "build" / "models", envvar="NLP_MODELS_DIR",
+                                    help="Where the embed bundle is and the new bundle goes."),
+    seed: int = typer.Option(0, help="Seed of the held-out split and the cross-validation folds."),
+    progress: bool = typer.Option(True, help="Show a progress bar on stderr."),
+) -> None:
+    """Train a text classifier on your labelled file and write the bundle classify-<name> (held-out report in its
+    manifest). Exit status 2 with a JSON error for a file that cannot train one."""
+    from nlpbuild.custom import LabelledFileError
+    from nlpbuild.custom import train_classifier as train
+
+    def log(msg: str) -> None:
+        typer.echo(msg, err=True)
+
+    try:
+        if progress:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+                ids: dict[str, int] = {}
+
+                def tick(stage: str, done: int, total: int) -> None:
+                    if stage not in ids:
+                        ids[stage] = bar.add_task(stage, total=total)
+                    bar.update(ids[stage], completed=done)
+
+                result = train(file, name, models_dir, text_field=text_field, label_field=label_field,
+                               label_separator=label_separator, seed=seed, progress=tick, log=log)
+        else:
+            result = train(file, name, models_dir, text_field=text_field, label_field=label_field,
+                           label_separator=label_separator, seed=seed, log=log)
+    except LabelledFileError as err:
+        typer.echo(json.dumps({"error": str(err), "error_type": "invalid_training_data"}), err=True)
+        raise typer.Exit(2) from err
+    heldout = result.manifest["quality"]["heldout"]
+    typer.echo(json.dumps({
+        "bundle": str(result.bundle_dir), "labels": result.manifest["labels"],
+        "multi_label": result.manifest["multi_label"], "heldout_accuracy": heldout["accuracy"],
+        "heldout_macro_f1": heldout["macro_f1"], "heldout_items": heldout["items"], "seconds": round(result.seconds, 1),
+        "next": {"serve": f"POST /v1/classify/{name}", "batch": f"incoming/classify-{name}/<file>.jsonl",
+                 "deploy": f"cdk deploy -c custom_classifiers={name}  (from infra/)"},
+    }, indent=2))
 
 
 def main() -> None:  # pragma: no cover

@@ -77,6 +77,14 @@ class UnsupportedEvent(NlpError):
     error_type = "unsupported_event"
 
 
+class UnsupportedLanguage(NlpError):
+    """A text is confidently in a language the task's model was not trained on, and the request asked to reject
+    such texts (``reject_other_languages``) instead of scoring them with a flag."""
+
+    status_code = 422
+    error_type = "unsupported_language"
+
+
 class UnsupportedMediaType(NlpError):
     status_code = 415
     error_type = "unsupported_media_type"

@@ -7,40 +7,21 @@ all read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from nlpserve import catalog
-from nlpserve.catalog import Route
+from nlpserve.catalog import FunctionSpec
 
 #: Model bundles that ``python -m nlpbuild layers`` packs as ``model-<bundle>.zip``.
 BUNDLES: tuple[str, ...] = catalog.BUNDLES
 
 
-@dataclass(frozen=True)
-class FunctionSpec:
-    """One API Lambda function: the tasks it serves, its routes and the model bundle it loads."""
-
-    name: str
-    tasks: tuple[str, ...]
-    routes: tuple[Route, ...]
-    bundle: str | None
-
-    @property
-    def handler(self) -> str:
-        return f"nlpserve.handlers.{self.name}.handler"
-
-
 #: Task functions, one per enabled task (the config's ``tasks`` list names these).
-TASK_FUNCTIONS: dict[str, FunctionSpec] = {
-    name: FunctionSpec(name, tasks, tuple(catalog.entry(t).route for t in tasks), catalog.function_bundle(name))
-    for name, tasks in catalog.functions().items()
-}
+TASK_FUNCTIONS: dict[str, FunctionSpec] = {name: catalog.function_spec(name) for name in catalog.functions()}
 
 #: The metadata function: health, model catalogue and API docs. Always deployed, no model layer.
-META_FUNCTION = FunctionSpec(catalog.META_FUNCTION, (), catalog.META_ROUTES, None)
+META_FUNCTION: FunctionSpec = catalog.function_spec(catalog.META_FUNCTION)
 
 #: Handler of the single S3 -> SQS batch function (routes by key prefix ``incoming/<task>/``).
-BATCH_HANDLER = f"nlpserve.handlers.{catalog.BATCH_FUNCTION}.handler"
+BATCH_HANDLER = catalog.function_spec(catalog.BATCH_FUNCTION).handler
 
 #: API tasks with no batch-file form (similarity scores pairs of texts), left out of the batch function's tasks.
 NON_BATCH_TASKS: frozenset[str] = frozenset(catalog.task_names()) - catalog.batch_tasks()

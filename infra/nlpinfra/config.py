@@ -169,6 +169,7 @@ class BatchSettings:
 
 DEFAULT_FUNCTION_SETTINGS: dict[str, FunctionSettings] = {
     **{name: FunctionSettings() for name in ALL_TASK_FUNCTIONS},
+    "language": FunctionSettings(memory_mb=512),  # no model layer: a naive Bayes over bytes in numpy
     "meta": FunctionSettings(memory_mb=512, timeout_s=10),
 }
 
@@ -176,7 +177,7 @@ DEFAULT_FUNCTION_SETTINGS: dict[str, FunctionSettings] = {
 @dataclass(frozen=True)
 class ServiceConfig:
     stack_name: str = "NlpServe"
-    #: Task functions to deploy (``sentiment, classify, ner, embed, summarize``). ``meta`` always deploys.
+    #: Task functions to deploy (``sentiment, classify, ner, embed, summarize, language``). ``meta`` always deploys.
     tasks: tuple[str, ...] = ALL_TASK_FUNCTIONS
     architecture: str = "arm64"
     python_version: str = "3.12"

@@ -49,10 +49,14 @@ def retention(days: int) -> logs.RetentionDays:
 
 
 def model_catalog(config: ServiceConfig) -> list[dict[str, Any]]:
-    """``NLP_MODEL_CATALOG`` entries for the served tasks, from ``<models_dir>/<bundle>/manifest.json``."""
+    """``NLP_MODEL_CATALOG`` entries for the served tasks, from ``<models_dir>/<bundle>/manifest.json``. A task
+    without a model bundle (language) has none: its model is in the runtime layer, so the meta function reads
+    its card directly."""
     entries = []
     for fn in config.tasks:
         bundle = TASK_FUNCTIONS[fn].bundle
+        if bundle is None:
+            continue
         manifest: dict[str, Any] = {}
         path = Path(config.models_dir) / str(bundle) / "manifest.json"
         if path.is_file():

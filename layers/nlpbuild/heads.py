@@ -77,8 +77,11 @@ def load_npz_head(path: Path) -> LinearHead:
 
 
 def fold_head(model_path: Path, out_path: Path, head: LinearHead, in_name: str = "sentence_embedding",
-              out_name: str = "probabilities") -> list[str]:
-    """Append MatMul(coef.T) + Add(intercept) + Softmax to the graph; return the new node names."""
+              out_name: str = "probabilities", activation: str = "softmax") -> list[str]:
+    """Append MatMul(coef.T) + Add(intercept) + Softmax (or Sigmoid: independent per-label probabilities, for
+    multi-label heads) to the graph; return the new node names."""
+    if activation not in ("softmax", "sigmoid"):
+        raise ValueError(f"activation must be softmax or sigmoid, got {activation!r}")
     import onnx
     from onnx import helper, numpy_helper
 
@@ -91,11 +94,13 @@ def fold_head(model_path: Path, out_path: Path, head: LinearHead, in_name: str =
         numpy_helper.from_array(np.ascontiguousarray(head.coef.T.astype(np.float32)), "head.weight"),
         numpy_helper.from_array(head.intercept.astype(np.float32), "head.bias"),
     ])
-    names = [HEAD_NODE_PREFIX + n for n in ("MatMul", "Add", "Softmax")]
+    names = [HEAD_NODE_PREFIX + n for n in ("MatMul", "Add", activation.capitalize())]
+    last = helper.make_node("Softmax", ["head.logits"], [out_name], name=names[2], axis=-1) \
+        if activation == "softmax" else helper.make_node("Sigmoid", ["head.logits"], [out_name], name=names[2])
     g.node.extend([
         helper.make_node("MatMul", [in_name, "head.weight"], ["head.matmul"], name=names[0]),
         helper.make_node("Add", ["head.matmul", "head.bias"], ["head.logits"], name=names[1]),
-        helper.make_node("Softmax", ["head.logits"], [out_name], name=names[2], axis=-1),
+        last,
     ])
     g.output.remove(outs[0])
     g.output.append(helper.make_tensor_value_info(out_name, onnx.TensorProto.FLOAT,

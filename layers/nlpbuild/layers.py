@@ -44,6 +44,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from nlpserve import catalog
+from nlpserve.catalog import FunctionSpec
 
 BUILDER_VERSION = "nlpbuild-layers 1"
 
@@ -68,11 +69,7 @@ LAMBDA_PYTHON_DIR = "/opt/python"
 FIXED_DATE_TIME = (1980, 1, 2, 0, 0, 0)
 
 #: Task -> model bundle, from the catalogue (``nlpserve.catalog``).
-TASK_BUNDLES: dict[str, str] = {t.name: t.bundle for t in catalog.TASKS}
-#: Lambda function -> tasks it serves, from the catalogue. None = all enabled tasks (the batch function).
-FUNCTION_TASKS: dict[str, tuple[str, ...] | None] = {
-    **catalog.functions(), catalog.META_FUNCTION: (), catalog.BATCH_FUNCTION: None,
-}
+TASK_BUNDLES: dict[str, str | None] = {t.name: t.bundle for t in catalog.TASKS}
 
 # --- slimming rules (relative to python/; fnmatch patterns on POSIX paths) -------------------------
 #: Directories removed wherever they appear.
@@ -210,13 +207,6 @@ class LayerInfo:
         data = json.loads(Path(path).read_text())
         fields = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in fields})
-
-
-@dataclasses.dataclass(frozen=True)
-class FunctionSpec:
-    name: str
-    bundles: tuple[str, ...]
-    code_bytes: int = 0  # the function's own code asset, unzipped (our package lives in the layer)
 
 
 @dataclasses.dataclass
@@ -802,25 +792,21 @@ def build_model_layer(
 # --- functions and the size check -------------------------------------------------------------------
 
 
-def function_specs(
-    tasks: Iterable[str] | None = None, code_bytes: Mapping[str, int] | None = None
-) -> list[FunctionSpec]:
-    """Lambda functions (ARCHITECTURE.md table) for the enabled tasks; `batch` gets all their bundles."""
+def function_specs(tasks: Iterable[str] | None = None) -> list[FunctionSpec]:
+    """The catalogue's Lambda functions (``nlpserve.catalog.function_specs``) narrowed to the enabled tasks:
+    a function none of whose tasks is enabled is left out, and each keeps the bundles of its enabled tasks
+    (the batch function: those of every enabled batch task). Raises LayerBuildError for an unknown task."""
     enabled = list(TASK_BUNDLES) if tasks is None else list(tasks)
     unknown = sorted(set(enabled) - set(TASK_BUNDLES))
     if unknown:
         raise LayerBuildError(f"unknown task(s) {unknown}: known {sorted(TASK_BUNDLES)}")
-    code_bytes = code_bytes or {}
-    all_bundles = tuple(sorted({TASK_BUNDLES[t] for t in enabled}))
     specs = []
-    for fn, fn_tasks in FUNCTION_TASKS.items():
-        if fn_tasks is None:
-            bundles = all_bundles
-        else:
-            if fn_tasks and not set(fn_tasks) & set(enabled):
-                continue
-            bundles = tuple(sorted({TASK_BUNDLES[t] for t in fn_tasks if t in enabled}))
-        specs.append(FunctionSpec(fn, bundles, code_bytes.get(fn, 0)))
+    for spec in catalog.function_specs():
+        on = tuple(t for t in spec.tasks if t in enabled)
+        if spec.tasks and not on:
+            continue
+        bundles = tuple(sorted({b for t in on if (b := TASK_BUNDLES[t])}))
+        specs.append(dataclasses.replace(spec, tasks=on, bundles=bundles))
     return specs
 
 
@@ -837,20 +823,23 @@ def _layer_bytes(layer_infos) -> dict[str, int]:
 
 
 def check_function_sizes(
-    layer_infos, functions=None, *, limit: int = LAMBDA_UNZIPPED_LIMIT, raise_on_error: bool = True
+    layer_infos, functions=None, *, code_bytes: Mapping[str, int] | None = None,
+    limit: int = LAMBDA_UNZIPPED_LIMIT, raise_on_error: bool = True
 ) -> list[FunctionSize]:
     """Per function: code + runtime layer + its model layers, unzipped, against Lambda's 250 MB limit.
 
     layer_infos: {"runtime": LayerInfo|bytes, "<bundle>": LayerInfo|bytes, ...} or a list of LayerInfo
     (e.g. ``load_layer_infos("build/layers")``). functions: FunctionSpec list, or {name: [bundles]};
-    default: all functions of the ARCHITECTURE table. Raises FunctionSizeError naming every function
+    default: all functions of the catalogue. code_bytes: {function: its own code asset, unzipped} (our package
+    lives in the runtime layer, so this is small; default 0). Raises FunctionSizeError naming every function
     over the limit (and by how much) or over 5 layers, unless raise_on_error=False.
     """
     sizes_by_layer = _layer_bytes(layer_infos)
     if functions is None:
         functions = function_specs()
     if isinstance(functions, Mapping):
-        functions = [FunctionSpec(n, tuple(b)) for n, b in functions.items()]
+        functions = [FunctionSpec(n, (), (), tuple(b)) for n, b in functions.items()]
+    code_bytes = code_bytes or {}
     if "runtime" not in sizes_by_layer:
         raise LayerBuildError("check_function_sizes: no 'runtime' layer given")
     result = []
@@ -863,7 +852,7 @@ def check_function_sizes(
         result.append(
             FunctionSize(
                 function=spec.name,
-                code_bytes=spec.code_bytes,
+                code_bytes=code_bytes.get(spec.name, 0),
                 runtime_bytes=sizes_by_layer["runtime"],
                 model_bytes={b: sizes_by_layer[b] for b in spec.bundles},
                 layer_count=1 + len(spec.bundles),

@@ -79,3 +79,36 @@ def test_score_cli_exits_3_on_a_cut_off_gzip_with_every_readable_record_scored(s
     summary = json.loads((tmp_path / "cut.jsonl.summary.json").read_text())
     assert summary["status"] == "partial" and summary["file_errors"][0]["reason"] == "truncated_input"
     assert summary["counts"]["scored"] > 100
+
+
+@pytest.mark.parametrize("task", ["redact", "summarize"])
+def test_score_cli_scores_a_whole_document_through_the_tasks_document_mode(models_dir, tmp_path, monkeypatch, task):
+    """Issue 10: ``--document`` runs the task's own document mode (``Task.document``), as the S3 ``docs/`` path does,
+    segmenting a document longer than one request and keeping offsets into the whole file."""
+    import dataclasses
+
+    from nlpserve import config
+    from nlpserve.batch.cli import batch_app
+    from typer.testing import CliRunner
+
+    monkeypatch.setattr(config, "settings", dataclasses.replace(config.settings, max_document_bytes=40_000))
+    paragraph = ("Maria Keller signed the renewal on Monday. Her number is 415-555-0100. The price rose by a tenth. "
+                 "The council approved the budget for parks. ") * 40
+    text = "\n\n".join([paragraph] * 12)  # ~72 kB: more than one request's 40 kB, so two or more segments
+    src = tmp_path / "contract.md"
+    src.write_text(text, encoding="utf-8")
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(batch_app, ["score", task, str(src), "--document", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["segments"] >= 2
+    report = json.loads(out.read_text())
+    if task == "redact":
+        assert len(report["text"]) > 0 and "415-555-0100" not in report["text"] and "Maria Keller" not in report["text"]
+        assert report["entity_count"] == len(report["entities"]) >= 12 * 40 * 2
+        for ent in report["entities"]:
+            assert text[ent["start"]:ent["end"]] == ent["text"]  # offsets into the whole document
+            assert report["text"][ent["redacted_start"]:ent["redacted_end"]] == f"[{ent['type']}]"
+    else:
+        assert report["sentences"] and report["total_sentences"] == 12 * 40 * 4
+        for sent in report["sentences"]:
+            assert text[sent["start"]:sent["end"]] == sent["text"]

@@ -208,6 +208,17 @@ def test_binary_and_empty_files_are_reported_not_retried(batch_env, real_models)
         assert batch_env.jsonl(f"errors/sentiment/{name}.errors.jsonl")[0]["reason"] == "empty_file"
 
 
+def test_a_task_with_no_batch_form_fails_permanently_and_says_where_its_work_goes(batch_env, real_models):
+    """similarity is an API task (pairs of texts) with no batch-file form in the catalogue: a file under
+    incoming/similarity/ fails once with a summary pointing to incoming/embed/, not as an unknown task."""
+    batch_env.put("incoming/similarity/pairs.jsonl", jsonl_body(REVIEWS[:2]))
+    batch_env.drain(make_handler(batch_env))
+    assert all(r == {"batchItemFailures": []} for r in batch_env.responses)
+    s = summary_of(batch_env, "results/similarity/pairs.jsonl.summary.json")
+    assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "unknown_task"
+    assert "no batch-file form" in s["file_errors"][0]["message"] and "incoming/embed/" in s["file_errors"][0]["message"]
+
+
 def test_unknown_task_and_corrupt_gzip_fail_permanently_with_a_summary(batch_env, real_models):
     batch_env.put("incoming/translate/a.jsonl", jsonl_body(REVIEWS[:2]))
     batch_env.put("incoming/sentiment/broken.jsonl.gz", b"\x1f\x8b\x08\x00garbage-not-deflate")
@@ -569,6 +580,9 @@ def test_a_document_that_cannot_finish_in_one_invocation_fails_clearly_instead_o
         def run(self, texts: list[str], params: Any) -> list[Any]:
             _time.sleep(0.3)
             return real.run(texts, params)
+
+        def document(self, *args: Any, **kwargs: Any) -> Any:  # stitches the slow segments like the real task
+            return real.document(*args, **kwargs)
 
         def model_info(self) -> dict[str, Any]:
             return real.model_info()

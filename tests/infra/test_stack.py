@@ -90,9 +90,12 @@ def test_each_api_function_has_the_runtime_layer_and_only_its_own_model_layer(fu
     functions = service_functions(full_synth)
     for name, spec in TASK_FUNCTIONS.items():
         descriptions = sorted(layer_descriptions(full_synth, functions[name]))
+        assert descriptions[-1].startswith("nlpserve runtime (python 3.12, arm64)")
+        if spec.bundle is None:  # the language function: its model is inside the runtime layer
+            assert len(descriptions) == 1, descriptions
+            continue
         assert len(descriptions) == 2, descriptions
         assert f"nlpserve model bundle '{spec.bundle}'" in descriptions[0]
-        assert descriptions[1].startswith("nlpserve runtime (python 3.12, arm64)")
     assert [d.split()[1] for d in layer_descriptions(full_synth, functions["meta"])] == ["runtime"]
 
 
@@ -133,7 +136,7 @@ def test_function_environment_matches_the_handlers_contract(full_synth: Synth) -
             assert key in env
     meta_env = functions["meta"]["Properties"]["Environment"]["Variables"]
     catalog = json.loads(meta_env["NLP_MODEL_CATALOG"])
-    assert {e["task"] for e in catalog} == {t for spec in TASK_FUNCTIONS.values() for t in spec.tasks}
+    assert {e["task"] for e in catalog} == {t for spec in TASK_FUNCTIONS.values() if spec.bundle for t in spec.tasks}
     assert {e["task"]: e["license"] for e in catalog}["redact"] == "CC-BY-4.0"
     assert all(e["version"] == "1.0.0" for e in catalog)
 
@@ -141,7 +144,7 @@ def test_function_environment_matches_the_handlers_contract(full_synth: Synth) -
     assert batch_env["NLP_INPUT_PREFIX"] == batch_env["NLP_INCOMING_PREFIX"] == "incoming/"
     assert batch_env["NLP_WORK_PREFIX"] == "_work/"
     assert batch_env["NLP_MAX_RECEIVES"] == "3"
-    assert batch_env["NLP_BATCH_TASKS"] == "sentiment,classify,ner,redact,embed,summarize"  # no similarity
+    assert batch_env["NLP_BATCH_TASKS"] == "sentiment,classify,ner,redact,embed,summarize,language"  # no similarity
     assert batch_env["NLP_RESULTS_PREFIX"] == "results/"
     assert batch_env["NLP_ERRORS_PREFIX"] == "errors/"
     bucket_id = next(iter(k for k in full_synth.of_type("AWS::S3::Bucket") if k.startswith("DataBucket")))

@@ -30,7 +30,7 @@ def _get_routes(app) -> set[str]:
 def test_the_catalogue_is_consistent():
     names = catalog.task_names()
     assert len(set(names)) == len(names)
-    assert {t.bundle for t in catalog.TASKS} <= set(catalog.BUNDLES)
+    assert {t.bundle for t in catalog.TASKS} - {None} <= set(catalog.BUNDLES)
     for function in catalog.functions():
         catalog.function_bundle(function)  # one bundle per function (a model layer each)
         assert catalog.function_pipelines(function), f"{function} has no pipeline of its own"
@@ -45,7 +45,7 @@ def test_every_pipeline_is_the_catalogues_and_loads_its_bundle():
 
 def test_the_api_serves_exactly_the_catalogues_routes(models_dir):
     app = create_app(catalog.pipelines(), warm=False)
-    assert _post_routes(app) == {t.route.path for t in catalog.TASKS}
+    assert _post_routes(app) == {t.route.path for t in catalog.TASKS} | {f.route.path for f in catalog.FAMILIES}
     assert {r.path for r in catalog.META_ROUTES} <= _get_routes(app)
 
 
@@ -53,7 +53,8 @@ def test_the_api_serves_exactly_the_catalogues_routes(models_dir):
 def test_each_function_handler_serves_its_catalogue_routes(models_dir, function):
     assert (Path(importlib.import_module("nlpserve.handlers").__file__).parent / f"{function}.py").is_file()
     app = create_app(catalog.function_pipelines(function), warm=False)
-    assert _post_routes(app) == {catalog.entry(t).route.path for t in catalog.function_tasks(function)}
+    assert _post_routes(app) == {r.path for r in catalog.function_spec(function).routes}
+    assert {catalog.entry(t).route.path for t in catalog.function_tasks(function)} <= _post_routes(app)
 
 
 def test_the_batch_path_takes_the_catalogues_batch_and_document_tasks():
@@ -75,7 +76,7 @@ def test_the_layer_and_model_builders_agree():
     specs = {s.name: s.bundles for s in layers.function_specs()}
     assert set(specs) == {*catalog.functions(), catalog.META_FUNCTION, catalog.BATCH_FUNCTION}
     for function in catalog.functions():
-        assert specs[function] == (catalog.function_bundle(function),)
+        assert specs[function] == tuple(filter(None, [catalog.function_bundle(function)]))
     assert specs[catalog.META_FUNCTION] == ()
     assert set(specs[catalog.BATCH_FUNCTION]) == set(catalog.BUNDLES)
 
@@ -88,7 +89,64 @@ def test_the_cdk_app_agrees():
     for name, spec in infra.TASK_FUNCTIONS.items():
         assert spec.tasks == catalog.function_tasks(name)
         assert spec.bundle == catalog.function_bundle(name)
-        assert {r.path for r in spec.routes} == {catalog.entry(t).route.path for t in spec.tasks}
+        assert {r.path for r in spec.routes} == {catalog.entry(t).route.path for t in spec.tasks} | {
+            f.route.path for f in catalog.FAMILIES if f.function == name}
         assert spec.handler == f"nlpserve.handlers.{name}.handler"
     assert infra.META_FUNCTION.routes == catalog.META_ROUTES
     assert infra.NON_BATCH_TASKS == frozenset(catalog.task_names()) - catalog.batch_tasks()
+
+
+def test_document_modes_are_the_catalogues():
+    """A task with ``documents`` in the catalogue implements ``Task.document`` and writes the outputs its entry
+    names; every other task leaves the base (which says it has no document mode)."""
+    from nlpserve.batch.keys import output_keys
+    from nlpserve.tasks.base import Task
+
+    settings = BatchSettings()
+    for name, cls in TASKS.items():
+        documents = catalog.entry(name).documents
+        assert (cls.document is not Task.document) == (documents is not None), name
+        if documents is None:
+            continue
+        keys = output_keys(parse_input_key(f"{settings.incoming_prefix}{name}/{settings.docs_dir}a.txt", settings),
+                           settings, "etag")
+        report = keys.entities if documents.rewrites else keys.results
+        assert report.endswith(f"/{settings.docs_dir}a.txt{documents.report_suffix}")
+        assert (keys.results.endswith("/a.txt")) == documents.rewrites
+
+
+def test_function_specs_are_one_class_read_by_the_builder_and_the_cdk_app():
+    from nlpbuild import layers
+    from nlpinfra import catalog as infra
+
+    assert all(type(s) is catalog.FunctionSpec for s in layers.function_specs())
+    assert all(type(s) is catalog.FunctionSpec for s in (*infra.TASK_FUNCTIONS.values(), infra.META_FUNCTION))
+    batch = catalog.function_spec(catalog.BATCH_FUNCTION)
+    assert batch.tasks == tuple(sorted(catalog.batch_tasks(), key=catalog.task_names().index))
+    assert infra.BATCH_HANDLER == batch.handler
+
+
+def test_language_guards_are_the_catalogues():
+    """A task whose catalogue entry lists ``languages`` takes ``reject_other_languages`` (and flags other
+    languages); a task that takes any language has neither."""
+    from nlpserve.tasks.base import LanguageGuardParams
+
+    for name, cls in TASKS.items():
+        languages = catalog.entry(name).languages
+        assert cls.languages == languages, name
+        assert issubclass(cls.Params, LanguageGuardParams) == (languages is not None), name
+
+
+def test_a_custom_classifier_is_a_family_member_on_every_rail():
+    """``classify-<model>`` is a task of the catalogue's custom-classifier family: its route, bundle, function and
+    batch prefix come from there; a name that is not a model name is no member."""
+    entry = catalog.entry("classify-tickets")
+    assert entry.route.path == "/v1/classify/tickets" and entry.bundle == "classify-tickets"
+    assert entry.function == catalog.CUSTOM_CLASSIFIERS.function and entry.batch and entry.languages == ("en",)
+    assert catalog.CUSTOM_CLASSIFIERS.route in catalog.function_spec(entry.function).routes
+    settings = BatchSettings()
+    assert parse_input_key(f"{settings.incoming_prefix}classify-tickets/a.jsonl", settings).task == "classify-tickets"
+    for bad in ("classify-", "classify-Tickets", "classify-a b", "classify-" + "x" * 41):
+        assert not catalog.CUSTOM_CLASSIFIERS.is_member(bad)
+        with pytest.raises(KeyError):
+            catalog.entry(bad)

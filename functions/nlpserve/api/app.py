@@ -30,7 +30,7 @@ def resolve_tasks(tasks: Sequence[str] | None) -> list[str]:
         tasks = config.settings.tasks or None
     if tasks is None:
         present = set(available_bundles())
-        return [name for name, cls in TASKS.items() if cls.bundle_name in present]
+        return [name for name, cls in TASKS.items() if cls.bundle_name is None or cls.bundle_name in present]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown tasks {unknown}; known: {list(TASKS)}")

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from nlpserve import __version__, config
+from nlpserve import catalog
 from nlpserve.api.body import JsonBodyRoute
 from nlpserve.api.schemas import (
     ErrorResponse,
@@ -31,7 +32,8 @@ from nlpserve.api.schemas import (
 )
 from nlpserve.errors import NlpError, TooManyItems, UnknownTask
 from nlpserve.runtime import registry
-from nlpserve.tasks import TASKS, get_task
+from nlpserve.tasks import TASKS, family_members, get_task, load_pipeline
+
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
@@ -40,7 +42,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Unknown task or route",
         413: "Body over the byte limit, too many items, a text over the byte limit, or more model work than one request may do (request_too_expensive)",
         415: "Content-Type is not JSON (application/json, text/json, +json, or omitted)",
-        422: "A field has the wrong JSON type (parameters are strict: no coercion) or an invalid value",
+        422: "A field has the wrong JSON type (parameters are strict: no coercion) or an invalid value, or a text "
+        "is in a language the model does not know and reject_other_languages was set (unsupported_language)",
         503: "The task's model is not deployed with this function",
     }.items()
 }
@@ -75,8 +78,8 @@ def _add_task_route(router: APIRouter, name: str) -> None:
         started = time.perf_counter()
         task = get_task(name)
         results = task.run(_inputs_list(body.inputs), body.parameters)
-        manifest = task.bundle.manifest
-        model = ModelRef(name=manifest.name, version=manifest.version)
+        model_name, model_version = task.model_ref()
+        model = ModelRef(name=model_name, version=model_version)
         return _json(Response_(task=name, model=model, results=results), started)
 
     router.add_api_route(
@@ -92,10 +95,45 @@ def _add_task_route(router: APIRouter, name: str) -> None:
     )
 
 
+def _add_family_route(router: APIRouter, family: catalog.TaskFamily) -> None:
+    """One route for every member of a task family: ``POST /v1/classify/{model}`` -> task ``classify-<model>``."""
+    task_cls = load_pipeline(family.pipeline)
+    Request_ = request_model(task_cls)
+    Response_ = TaskResponse[task_cls.Result]  # type: ignore[name-defined]
+
+    async def endpoint(model: str, body: Request_) -> Response:  # type: ignore[valid-type]
+        started = time.perf_counter()
+        name = family.prefix + model
+        if not family.is_member(name):
+            raise UnknownTask(f"'{model}' is not a model name (1-40 lower-case letters, digits and '-')",
+                              details=[{"model": model}])
+        task = get_task(name)
+        results = task.run(_inputs_list(body.inputs), body.parameters)
+        model_name, model_version = task.model_ref()
+        return _json(Response_(task=name, model=ModelRef(name=model_name, version=model_version), results=results),
+                     started)
+
+    router.add_api_route(
+        family.route.path.removeprefix("/v1"),
+        endpoint,
+        methods=["POST"],
+        response_model=Response_,
+        response_model_exclude_none=True,
+        responses=ERROR_RESPONSES,
+        summary=task_cls.description,
+        name=family.prefix + "model",
+        operation_id=f"run_{family.prefix.strip('-')}_custom",
+    )
+
+
 def task_router(names: list[str]) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["tasks"], route_class=JsonBodyRoute)
     for name in names:
         _add_task_route(router, name)
+    functions = {catalog.entry(n).function for n in names if n in catalog.task_names()}
+    for family in catalog.FAMILIES:
+        if family.function in functions:
+            _add_family_route(router, family)
     if "embed" in names:
 
         @router.post(
@@ -110,8 +148,8 @@ def task_router(names: list[str]) -> APIRouter:
             _inputs_list(body.targets)
             task = get_task("embed")
             scores = task.similarity(body.source, body.targets)  # type: ignore[attr-defined]
-            manifest = task.bundle.manifest
-            model = ModelRef(name=manifest.name, version=manifest.version)
+            model_name, model_version = task.model_ref()
+            model = ModelRef(name=model_name, version=model_version)
             return _json(SimilarityResponse(model=model, scores=scores), started)
 
     @router.post("/{task}", include_in_schema=False)
@@ -126,7 +164,7 @@ def task_router(names: list[str]) -> APIRouter:
     return router
 
 
-def _catalog() -> list[dict[str, Any]]:
+def _deployed_cards() -> list[dict[str, Any]]:
     """Model cards for functions that do not carry the model layers (the meta function), set by CDK."""
     raw = os.environ.get("NLP_MODEL_CATALOG", "")
     try:
@@ -146,14 +184,18 @@ def meta_router(names: list[str]) -> APIRouter:
 
     @router.get("/v1/models", summary="The models behind each task, with source, licence and measured quality.")
     def models() -> dict[str, Any]:
-        catalog = {entry.get("task"): entry for entry in _catalog()}
+        deployed = {entry.get("task"): entry for entry in _deployed_cards()}
         cards = []
         for name in names:
             try:
                 cards.append(get_task(name).model_info())
             except NlpError:
-                if name in catalog:
-                    cards.append(catalog[name])
+                if name in deployed:
+                    cards.append(deployed[name])
+        served = {catalog.entry(n).function for n in names if n in catalog.task_names()}
+        for family in catalog.FAMILIES:  # custom classifiers present in the models directory
+            if family.function in served:
+                cards += [get_task(member).model_info() for member in family_members(family)]
         return {"models": cards}
 
     return router

@@ -20,6 +20,8 @@ EXAMPLES: dict[str, Any] = {
     "summarize": "The city council met on Tuesday. It approved a new budget for parks. "
     "Residents had asked for more green space for years. The vote was unanimous. "
     "Work on the first park begins in spring.",
+    "language": ["Das Paket ist heute angekommen.", "The parcel arrived today."],
+    "classify-<model>": "I was charged twice for my subscription this month.",
 }
 
 

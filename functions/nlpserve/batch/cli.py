@@ -37,7 +37,7 @@ def score(
 
     Exit status: 0 complete, 3 partial (the file could only be read in part, e.g. a cut-off .gz).
     """
-    from nlpserve.batch.documents import redact_document, split_segments, summarize_document
+    from nlpserve.batch.documents import score_document
     from nlpserve.batch.engine import RecordEngine
     from nlpserve.batch.keys import Format, parse_input_key
     from nlpserve.batch.readers import ReadOptions, RecordReader, open_gzip, read_document
@@ -56,12 +56,12 @@ def score(
     if inp.format is Format.DOCUMENT:
         with open(file, "rb") as raw_doc:
             doc = read_document(open_gzip(raw_doc) if inp.gzip else raw_doc, s.max_document_bytes)
-        spans = split_segments(doc.text, int(getattr(t, "max_text_bytes", s.max_document_bytes)))
-        result = (redact_document if task == "redact" else summarize_document)(t, p, doc.text, spans)
+        scored = score_document(t, p, doc.text)  # a local file: the report may quote it
+        result = scored.report if scored.text is None else {"text": scored.text, **scored.report}
         target = out or Path("results") / task / (file.name + ".json")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-        typer.echo(json.dumps({"document": str(file), "segments": len(spans), "output": str(target),
+        typer.echo(json.dumps({"document": str(file), "segments": scored.segments, "output": str(target),
                                "wall_s": round(time.time() - started, 3)}))
         return
     name = file.name[:-3] if inp.gzip else file.name

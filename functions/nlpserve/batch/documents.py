@@ -1,16 +1,10 @@
-"""Whole documents for the document-level tasks (``redact``, ``summarize``).
+"""Whole documents for the tasks with a document mode (``documents`` in ``nlpserve.catalog``).
 
 A document up to the task's own limit (``Task.max_text_bytes``, i.e. ``NLP_MAX_DOCUMENT_BYTES``) goes to the
 task in one piece; the task windows it internally. A longer one (up to ``NLP_BATCH_MAX_DOCUMENT_BYTES``) is cut
 into segments at paragraph / line / sentence / word boundaries, each segment is run through the task, and the
-results are stitched back with offsets into the ORIGINAL text:
-
-- redact: the redacted segments are concatenated (segments tile the document exactly, so this is the redacted
-  document); entity ``start``/``end`` shift by the segment start, ``redacted_start``/``redacted_end`` by the
-  length of the redacted text before the segment.
-- summarize: each segment is summarised, then the chosen sentences are summarised again (map-reduce
-  extractive summary) when a fixed sentence count was asked; offsets and sentence indexes point into the
-  original document.
+task stitches the results back with offsets into the ORIGINAL text (``Task.document``: redact joins the
+redacted segments, summarize summarises the segments' summaries). This module knows no task by name.
 """
 
 from __future__ import annotations
@@ -60,9 +54,9 @@ class Deadline:
 
 
 @dataclass
-class DocumentOutput:
-    """What a document task produces: ``text`` (the redacted document, redact only) and a JSON ``report``
-    (redact: the entity report; summarize: the summary result)."""
+class ScoredDocument:
+    """A document task's output (``Task.document``: ``text``, the rewritten document or None, and the JSON
+    ``report``, which also carries ``segments``) and how the document was cut."""
 
     text: str | None
     report: dict[str, Any]
@@ -70,40 +64,20 @@ class DocumentOutput:
     segment_limit_bytes: int
 
 
-def score_document(task_name: str, task: Any, params: Any, text: str, *, report_entity_text: bool = False,
-                   deadline: Deadline | None = None) -> DocumentOutput:
-    """Run a whole document through a document-level task, segmenting it at the task's own byte limit.
+def score_document(task: Any, params: Any, text: str, *, quote_text: bool = True,
+                   deadline: Deadline | None = None) -> ScoredDocument:
+    """Run a whole document through a task's document mode (``Task.document``), segmenting it at the task's own
+    byte limit. Raises NotImplementedError for a task without one.
 
     The API's per-request work budget (``tasks/budget.py``) does not apply: the batch path's time is bounded by
     the batch function's timeout, not by API Gateway's 29 s.
     """
-    with budget.unbounded():
-        return _score_document(task_name, task, params, text, report_entity_text, deadline)
-
-
-def _score_document(task_name: str, task: Any, params: Any, text: str, report_entity_text: bool,
-                    deadline: Deadline | None) -> DocumentOutput:
     limit = int(task.max_text_bytes)
     spans = split_segments(text, limit)
-    if task_name == "redact":
-        out = redact_document(task, params, text, spans, deadline)
-        if not report_entity_text:  # the report sits next to the redacted file: no PII in it by default
-            for ent in out["entities"]:
-                ent.pop("text", None)
-        report = {"entities": out["entities"], "entity_count": len(out["entities"]),
-                  "by_type": _count_types(out["entities"]), "segments": len(spans), "truncated": out["truncated"]}
-        return DocumentOutput(out["text"], report, len(spans), limit)
-    if task_name == "summarize":
-        return DocumentOutput(None, {"segments": len(spans), **summarize_document(task, params, text, spans, deadline)},
-                              len(spans), limit)
-    raise PermanentFileError(Reason.UNSUPPORTED_FORMAT, f"{task_name} has no document mode")
-
-
-def _count_types(entities: list[dict[str, Any]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for e in entities:
-        out[e["type"]] = out.get(e["type"], 0) + 1
-    return dict(sorted(out.items()))
+    with budget.unbounded():
+        out = task.document(text, spans, params, lambda: _run_segments(task, params, text, spans, deadline),
+                            quote_text=quote_text)
+    return ScoredDocument(out.text, {**out.report, "segments": len(spans)}, len(spans), limit)
 
 
 def split_segments(text: str, max_bytes: int) -> list[tuple[int, int]]:
@@ -139,70 +113,6 @@ def _run_segments(task: Any, params: Any, text: str, spans: Sequence[tuple[int, 
     return out
 
 
-def redact_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]],
-                    deadline: Deadline | None = None) -> dict[str, Any]:
-    results = _run_segments(task, params, text, spans, deadline)
-    parts: list[str] = []
-    entities: list[dict[str, Any]] = []
-    shift = 0
-    truncated = False
-    for (s, _e), res in zip(spans, results):
-        dumped = res.model_dump(mode="json")
-        for ent in dumped["entities"]:
-            ent["start"] += s
-            ent["end"] += s
-            ent["redacted_start"] += shift
-            ent["redacted_end"] += shift
-            entities.append(ent)
-        parts.append(dumped["text"])
-        shift += len(dumped["text"])
-        truncated = truncated or bool(dumped.get("truncated"))
-    return {"text": "".join(parts), "entities": entities, "truncated": truncated}
-
-
-def summarize_document(task: Any, params: Any, text: str, spans: Sequence[tuple[int, int]],
-                       deadline: Deadline | None = None) -> dict[str, Any]:
-    results = [r.model_dump(mode="json") for r in _run_segments(task, params, text, spans, deadline)]
-    if len(spans) == 1:
-        return results[0]
-    candidates: list[dict[str, Any]] = []
-    index_base = 0
-    for (s, _e), res in zip(spans, results):
-        for sent in res["sentences"]:
-            candidates.append({**sent, "index": sent["index"] + index_base,
-                               "start": sent["start"] + s, "end": sent["end"] + s})
-        index_base += res["total_sentences"]
-    truncated = any(r.get("truncated") for r in results)
-    chosen = candidates
-    fixed_count = getattr(params, "ratio", None) is None
-    if fixed_count and len(candidates) > 1:
-        joined, starts = _join(candidates)
-        second = task.run([joined], params)[0].model_dump(mode="json")
-        by_start = {st: c for st, c in zip(starts, candidates)}
-        chosen = []
-        for sent in second["sentences"]:
-            cand = by_start.get(sent["start"]) or next((c for c in candidates if c["text"] == sent["text"]), None)
-            if cand is not None:
-                chosen.append({**cand, "score": sent["score"]})
-        chosen.sort(key=lambda c: c["start"])
-        truncated = truncated or bool(second.get("truncated"))
-    return {
-        "summary": " ".join(c["text"] for c in chosen),
-        "sentences": chosen,
-        "total_sentences": index_base,
-        "truncated": truncated,
-    }
-
-
-def _join(candidates: list[dict[str, Any]]) -> tuple[str, list[int]]:
-    starts, pos, pieces = [], 0, []
-    for c in candidates:
-        starts.append(pos)
-        pieces.append(c["text"])
-        pos += len(c["text"]) + 2
-    return "\n\n".join(pieces), starts
-
-
 def run_document_job(s3: Any, settings: Any, chain: Any, v: ObjectVersion, *, remaining_ms: Any = None,
                      fresh_invocation: bool = True) -> dict[str, Any]:
     """The whole-document job of one object version (``incoming/<task>/docs/...``): read, score, write the
@@ -213,8 +123,8 @@ def run_document_job(s3: Any, settings: Any, chain: Any, v: ObjectVersion, *, re
     doc = read_document(fp, settings.max_document_bytes, partial_ok=True)  # a cut-off .gz: score what is there
     t1 = time.perf_counter()
     try:
-        out = score_document(v.inp.task, v.task, v.params, doc.text, report_entity_text=settings.report_entity_text,
-                             deadline=Deadline(remaining_ms, settings.time_safety_ms))
+        out = score_document(v.task, v.params, doc.text, deadline=Deadline(remaining_ms, settings.time_safety_ms),
+                             quote_text=settings.report_entity_text)  # the report sits next to the output
     except DocumentTooSlow as exc:
         if not fresh_invocation:
             raise  # earlier messages used this invocation's time: the processor defers it to a fresh one

@@ -171,6 +171,16 @@ def _unwritable(out: dict[str, Any], exc: Exception) -> tuple[str, str]:
     return Reason.UNSERIALIZABLE_RESULT.value, f"the result line cannot be written as JSON: {type(exc).__name__}: {exc}"
 
 
+def _refused_item(exc: Exception, count: int) -> int | None:
+    """The index of the one item a client error (4xx) names in its details, when it names exactly one."""
+    status = getattr(exc, "status_code", 500)
+    details = getattr(exc, "details", None) or []
+    if not 400 <= int(status) < 500 or len(details) != 1 or not isinstance(details[0], dict):
+        return None
+    index = details[0].get("index")
+    return index if isinstance(index, int) and 0 <= index < count else None
+
+
 def _reason_of(exc: Exception) -> tuple[str, str]:
     error_type = getattr(exc, "error_type", None)
     status = getattr(exc, "status_code", 500)
@@ -317,18 +327,34 @@ class RecordEngine:
         self.max_batch_s = max(self.max_batch_s, t1 - t0)
 
     def _score(self, batch: list[Record]) -> list[tuple[Record, Any, tuple[str, str] | None]]:
-        if not batch:
-            return []
-        try:
-            results = self.task.run([r.text for r in batch], self.params)
-            if len(results) != len(batch):
-                raise RuntimeError(f"task returned {len(results)} results for {len(batch)} texts")
-            self._probe = self._probe or batch[0].text
-            return [(r, res, None) for r, res in zip(batch, results)]
-        except Exception as batch_exc:  # noqa: BLE001 - isolate the poisoned record(s)
-            if self.logger:
-                self.logger.warning("batch scoring failed; scoring its records one by one",
-                                    extra={"batch": len(batch), "error": repr(batch_exc)[:300]})
+        """(record, result, error) per record, in input order. A client error naming one item (such as
+        unsupported_language) drops that record and re-runs the rest together; any other failure scores the
+        records one by one to isolate the poisoned one(s)."""
+        rejected: dict[int, tuple[str, str]] = {}
+        pending = list(range(len(batch)))
+        while pending:
+            try:
+                results = self.task.run([batch[i].text for i in pending], self.params)
+                if len(results) != len(pending):
+                    raise RuntimeError(f"task returned {len(results)} results for {len(pending)} texts")
+                self._probe = self._probe or batch[pending[0]].text
+                scored = dict(zip(pending, results))
+                return [(r, scored.get(i), rejected.get(i)) for i, r in enumerate(batch)]
+            except Exception as batch_exc:  # noqa: BLE001 - isolate the poisoned record(s)
+                at = _refused_item(batch_exc, len(pending))
+                if at is not None:
+                    rejected[pending.pop(at)] = _reason_of(batch_exc)
+                    continue
+                if self.logger:
+                    self.logger.warning("batch scoring failed; scoring its records one by one",
+                                        extra={"batch": len(pending), "error": repr(batch_exc)[:300]})
+                break
+        else:  # every record was refused
+            return [(r, None, rejected[i]) for i, r in enumerate(batch)]
+        one = dict(zip(pending, self._one_by_one([batch[i] for i in pending])))
+        return [one[i] if i in one else (r, None, rejected[i]) for i, r in enumerate(batch)]
+
+    def _one_by_one(self, batch: list[Record]) -> list[tuple[Record, Any, tuple[str, str] | None]]:
         out: list[tuple[Record, Any, tuple[str, str] | None]] = []
         failures: list[Exception] = []
         for rec in batch:

@@ -5,9 +5,10 @@
                                                  appended unless it already ends so; ``.gz`` is kept)
 ``results/<task>/<rel>.summary.json``          -> the summary, written LAST: the commit marker
 ``errors/<task>/<rel>.errors.jsonl``           -> failed records (only when something failed)
-``results/<task>/docs/<rel>``                  -> redacted document (redact, documents mode; a.txt.gz -> a.txt.gz.txt)
-``results/<task>/docs/<rel>.entities.json``    -> entity report (redact, documents mode)
-``results/<task>/docs/<rel>.result.json``      -> summary result (summarize, documents mode)
+``results/<task>/docs/<rel>``                  -> the rewritten document, for a task whose documents mode rewrites
+                                                 (redact; a.txt.gz -> a.txt.gz.txt), and next to it
+``results/<task>/docs/<rel><report_suffix>``   -> the document's JSON report (redact ``.entities.json``,
+                                                 summarize ``.result.json``; ``nlpserve.catalog.Documents``)
 ``_work/<task>/<rel>/<etag>/...``              -> continuation spill objects, deleted on completion
 
 None of the output prefixes lies under the trigger prefix, so outputs never re-trigger the pipeline.
@@ -63,7 +64,7 @@ class OutputKeys:
     summary: str
     errors: str
     work: str  # prefix for spill objects of one object version
-    entities: str | None = None  # redact documents
+    entities: str | None = None  # the report next to a rewritten document (redact documents)
 
 
 def parse_input_key(key: str, settings: BatchSettings) -> InputKey:
@@ -85,7 +86,7 @@ def parse_input_key(key: str, settings: BatchSettings) -> InputKey:
         raise PermanentFileError(
             "unsupported_format",
             f"unsupported file type {suffix or '(none)'!r}: use .jsonl/.ndjson, .csv, .txt (optionally .gz), "
-            f"or .txt/.md under {settings.docs_dir!r} for redact/summarize",
+            f"or .txt/.md under {settings.docs_dir!r} for {'/'.join(sorted(DOCUMENT_TASKS))}",
         )
     return InputKey(key=key, task=task, rel=rel, format=fmt, gzip=gz)
 
@@ -102,11 +103,12 @@ def output_keys(inp: InputKey, settings: BatchSettings, etag: str) -> OutputKeys
     # Output names keep the whole input name (``.gz`` included), so two inputs never share an output:
     # reviews.jsonl -> reviews.jsonl, reviews.jsonl.gz -> reviews.jsonl.gz.jsonl, t.csv -> t.csv.jsonl.
     # The only names left that could meet (t.csv and t.csv.jsonl) are caught at commit (output_collision).
-    if inp.is_document:
+    documents = catalog.entry(task).documents if inp.is_document else None
+    if documents is not None:
+        if not documents.rewrites:
+            return OutputKeys(f"{settings.results_prefix}{task}/{rel}{documents.report_suffix}", summary, errors, work)
         inner = "." + base.rsplit(".", 1)[-1] if inp.gzip else ""  # a.txt.gz -> a.txt.gz.txt (plain text)
         results = f"{settings.results_prefix}{task}/{rel}{inner}"
-        if task == "redact":
-            return OutputKeys(results, summary, errors, work, entities=f"{results}.entities.json")
-        return OutputKeys(f"{settings.results_prefix}{task}/{rel}.result.json", summary, errors, work)
+        return OutputKeys(results, summary, errors, work, entities=f"{results}{documents.report_suffix}")
     name = rel if rel.lower().endswith(".jsonl") else rel + ".jsonl"
     return OutputKeys(f"{settings.results_prefix}{task}/{name}", summary, errors, work)

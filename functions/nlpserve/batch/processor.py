@@ -26,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from nlpserve import catalog
 from nlpserve.batch import checkpoint, source
 from nlpserve.batch.chain import Chain, LedgerStore, Phase, Refusal, lease_seconds, options_hash
 from nlpserve.batch.commit import (
@@ -48,11 +49,12 @@ from nlpserve.batch.errors import (
     client_error_code,
 )
 from nlpserve.batch.events import Job
-from nlpserve.batch.keys import Format, InputKey, OutputKeys, output_keys, parse_input_key
+from nlpserve.batch.keys import LINE_TASKS, Format, InputKey, OutputKeys, output_keys, parse_input_key
 from nlpserve.batch.records import RecordsJob
 from nlpserve.batch.summary import failed_summary, put_summary, summary_matches
 from nlpserve.batch.version import ObjectVersion
 from nlpserve.batch.writers import MultipartWriter
+from nlpserve.tasks import budget
 
 
 def default_task_resolver(name: str) -> Any:
@@ -243,6 +245,9 @@ class ObjectProcessor:
 
     # -- task / options ----------------------------------------------------------------------------------
     def _task(self, name: str) -> Any:
+        if name in catalog.task_names() and name not in LINE_TASKS:
+            raise PermanentFileError(Reason.UNKNOWN_TASK, f"task {name!r} has no batch-file form; use "
+                                     f"{budget.BATCH_PATHS.get(name, 'the HTTP API')}")
         if self.settings.tasks and name not in self.settings.tasks:
             raise PermanentFileError(Reason.UNKNOWN_TASK,
                                      f"task {name!r} is not enabled in this function ({', '.join(self.settings.tasks)})")

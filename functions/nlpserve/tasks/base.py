@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from nlpserve import catalog, config
 from nlpserve.errors import EmptyInput, InvalidInput, TextTooLong
@@ -24,15 +25,39 @@ class TaskParams(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class LanguageGuardParams(TaskParams):
+    """Options of a task whose model knows only some languages (``languages`` in ``nlpserve.catalog``)."""
+
+    reject_other_languages: bool = Field(
+        False, description="Reject a text detected as a language the model was not trained on with 422 "
+        "unsupported_language, instead of scoring it and flagging its result's `language`.")
+
+
 class TaskResult(BaseModel):
     truncated: bool = False
+    language: str | None = Field(
+        None, description="Only when the text is confidently (probability >= 0.70) in a language the model was "
+        "not trained on: that language's ISO 639-1 code. The scores of such a text are unreliable.")
+
+
+@dataclass
+class DocumentOutput:
+    """One whole document's result (batch ``incoming/<task>/docs/`` and ``nlpserve batch score --document``).
+
+    ``text``: the rewritten document, for tasks whose catalogue ``Documents`` entry has ``rewrites`` (redact),
+    else None; ``report``: the JSON report written next to it (or alone).
+    """
+
+    text: str | None
+    report: dict[str, Any]
 
 
 class Task(Generic[P, R]):
     """A task pipeline. Subclasses set the class attributes and implement `_run`."""
 
     name: ClassVar[str]
-    bundle_name: ClassVar[str]  # from the catalogue (nlpserve.catalog) unless the class sets its own
+    bundle_name: ClassVar[str | None]  # from the catalogue (nlpserve.catalog) unless the class sets its own
+    languages: ClassVar[tuple[str, ...] | None] = None  # from the catalogue: None = any language
     description: ClassVar[str]
     document_level: ClassVar[bool] = False  # True: a text may be a whole document (windowed inside)
     windowed: ClassVar[bool] = False  # True: texts past the model window are read in overlapping windows
@@ -42,8 +67,10 @@ class Task(Generic[P, R]):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         name = cls.__dict__.get("name")
-        if "bundle_name" not in cls.__dict__ and name in catalog.task_names():
-            cls.bundle_name = catalog.bundle_of(name)  # the one record of task -> bundle
+        if name in catalog.task_names():
+            if "bundle_name" not in cls.__dict__:
+                cls.bundle_name = catalog.bundle_of(name)  # the one record of task -> bundle
+            cls.languages = catalog.entry(name).languages
 
     def __init__(self, bundle: Bundle | None = None):
         self._bundle = bundle
@@ -103,10 +130,42 @@ class Task(Generic[P, R]):
         from nlpserve.tasks import budget  # here, not at the top: budget imports the task classes
 
         budget.check(self, checked)  # 413 request_too_expensive before any model work
-        return self._run(checked, params if params is not None else self.Params())  # type: ignore[arg-type]
+        params = params if params is not None else self.Params()
+        flags = self.check_languages(checked, params)
+        results = self._run(checked, params)  # type: ignore[arg-type]
+        for result, language in zip(results, flags):
+            if language is not None:
+                result.language = language
+        return results
+
+    def check_languages(self, texts: Sequence[str], params: Any) -> list[str | None]:
+        """Per text, the other language it is confidently written in (None: a known language, or the task takes
+        any); raises UnsupportedLanguage (422) when ``params.reject_other_languages`` is set and one is."""
+        if self.languages is None:
+            return [None] * len(texts)
+        from nlpserve.tasks import language  # here: the language module imports this one
+
+        return language.guard(self.name, texts, self.languages, bool(getattr(params, "reject_other_languages", False)))
 
     def _run(self, texts: list[str], params: P) -> list[R]:
         raise NotImplementedError
+
+    def document(self, text: str, spans: Sequence[tuple[int, int]], params: P,
+                 run_segments: Callable[[], list[R]], *, quote_text: bool = True) -> DocumentOutput:
+        """Stitch one document's result from its segments, with offsets into the whole ``text``.
+
+        ``spans``: character ``[start, end)`` segments that tile ``text``, each within ``max_text_bytes``;
+        ``run_segments()``: this task's result for each segment, in order (the caller runs them, so it can
+        stop between segments when its time runs out); ``quote_text`` False: the report leaves out the input's
+        own text (personal data). Tasks with a document mode (``documents`` in the catalogue) override this;
+        raises NotImplementedError otherwise.
+        """
+        raise NotImplementedError(f"{self.name} has no document mode")
+
+    def model_ref(self) -> tuple[str, str]:
+        """(name, version) of the model behind the task, as API responses name it."""
+        manifest = self.bundle.manifest
+        return manifest.name, manifest.version
 
     def model_info(self) -> dict[str, Any]:
         return {"task": self.name, "bundle": self.bundle_name, **self.bundle.manifest.card()}

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from nlpserve import config
+from nlpserve import catalog, config
 from nlpserve.errors import RequestTooExpensive
 
 _UNBOUNDED: ContextVar[bool] = ContextVar("nlpserve_budget_unbounded", default=False)
@@ -61,14 +61,14 @@ def enforce(task: str, used: int, limit: int, *, setting: str, unit: str, partia
     )
 
 
-#: Where the same work goes in the S3 batch path (docs/BATCH.md), named in every budget error.
+#: Where the same work goes in the S3 batch path (docs/BATCH.md), named in every budget error: a task with a
+#: document mode takes a whole document under ``docs/``; the rest say it here.
 BATCH_PATHS = {
     "similarity": "incoming/embed/<file>.jsonl (embeddings; cosine is their dot product)",
     "ner": "incoming/ner/<file>.jsonl for many texts; a whole document to incoming/redact/docs/<file>.txt "
     "(its entity report lists every entity)",
-    "redact": "incoming/redact/docs/<file>.txt for a whole document, incoming/redact/<file>.jsonl for many texts",
-    "summarize": "incoming/summarize/docs/<file>.txt for a whole document, incoming/summarize/<file>.jsonl "
-    "for many texts",
+    **{t.name: f"incoming/{t.name}/docs/<file>.txt for a whole document, incoming/{t.name}/<file>.jsonl for many "
+       f"texts" for t in catalog.TASKS if t.documents},
 }
 
 
@@ -82,13 +82,14 @@ def window_pieces(count: int, window: int, overlap: int) -> int:
 def check(task: Any, texts: Sequence[str], name: str | None = None) -> None:
     """Refuse a request whose model work exceeds its task's budget; called by ``Task.run`` after validation.
 
-    Summarize counts sentences and pieces itself (it has to split the documents first) in its ``_run``.
+    Summarize counts sentences and pieces itself (it has to split the documents first) in its ``_run``. A task
+    with no model bundle (language: a naive Bayes over bytes, linear and cheap) has no word-piece budget.
     """
     from nlpserve.runtime import WINDOW_OVERLAP
     from nlpserve.tasks.ner import NerTask
     from nlpserve.tasks.summarize import SummarizeTask
 
-    if not active() or isinstance(task, SummarizeTask):
+    if not active() or isinstance(task, SummarizeTask) or task.bundle_name is None:
         return
     settings = config.settings
     label = name or task.name

@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field, field_validator
 
 from nlpserve import config
 from nlpserve.errors import InvalidInput
-from nlpserve.tasks.base import Task, TaskParams, TaskResult
+from nlpserve.tasks.base import LanguageGuardParams, Task, TaskResult
 from nlpserve.tasks.windows import pooled_probabilities
 from nlpserve.text import check_param_strings
 
 
-class ClassifyParams(TaskParams):
+class ClassifyParams(LanguageGuardParams):
     top_k: int = Field(1, ge=1, le=20, description="How many of the most likely labels to return.")
     labels: list[str] | None = Field(
         None, description="Only consider these labels (e.g. the routing intents your app handles)."

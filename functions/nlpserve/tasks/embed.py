@@ -7,10 +7,10 @@ from pydantic import Field
 
 from nlpserve import config
 from nlpserve.tasks import budget
-from nlpserve.tasks.base import Task, TaskParams, TaskResult
+from nlpserve.tasks.base import LanguageGuardParams, Task, TaskResult
 
 
-class EmbedParams(TaskParams):
+class EmbedParams(LanguageGuardParams):
     pass
 
 

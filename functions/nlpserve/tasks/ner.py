@@ -8,8 +8,9 @@ original text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
@@ -18,7 +19,7 @@ from nlpserve import config
 from nlpserve.errors import InvalidInput
 from nlpserve.runtime import WINDOW_OVERLAP, EncodedText, plan_windows
 from nlpserve.tasks import recognizers
-from nlpserve.tasks.base import Task, TaskParams, TaskResult, softmax
+from nlpserve.tasks.base import DocumentOutput, Task, TaskParams, TaskResult, softmax
 from nlpserve.text import Normalized, check_param_strings, normalize_for_matching
 
 # A number written in digit groups joined by spaces, tabs or dashes, or one line break (in matching form):
@@ -371,6 +372,34 @@ class RedactTask(NerTask):
     def _run(self, texts: list[str], params: RedactParams) -> list[RedactResult]:  # type: ignore[override]
         found = super()._run(texts, params)
         return [redact(text, r.entities, params) for text, r in zip(texts, found)]
+
+    def document(self, text: str, spans: Sequence[tuple[int, int]], params: RedactParams,  # type: ignore[override]
+                 run_segments: Callable[[], list[RedactResult]], *, quote_text: bool = True) -> DocumentOutput:
+        """The redacted document and its entity report. Segments tile the document, so their redacted texts
+        joined are the redacted document; entity ``start``/``end`` shift by the segment's start and
+        ``redacted_start``/``redacted_end`` by the length of the redacted text before it."""
+        parts: list[str] = []
+        entities: list[dict[str, Any]] = []
+        shift, truncated = 0, False
+        for (start, _end), res in zip(spans, run_segments()):
+            dumped = res.model_dump(mode="json")
+            for ent in dumped["entities"]:
+                ent["start"] += start
+                ent["end"] += start
+                ent["redacted_start"] += shift
+                ent["redacted_end"] += shift
+                if not quote_text:
+                    ent.pop("text", None)
+                entities.append(ent)
+            parts.append(dumped["text"])
+            shift += len(dumped["text"])
+            truncated = truncated or bool(dumped.get("truncated"))
+        by_type: dict[str, int] = {}
+        for ent in entities:
+            by_type[ent["type"]] = by_type.get(ent["type"], 0) + 1
+        report = {"entities": entities, "entity_count": len(entities), "by_type": dict(sorted(by_type.items())),
+                  "truncated": truncated}
+        return DocumentOutput("".join(parts), report)
 
 
 def redact(text: str, entities: list[Entity], params: RedactParams) -> RedactResult:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from nlpserve import config
-from nlpserve.tasks.base import Task, TaskParams, TaskResult
+from nlpserve.tasks.base import LanguageGuardParams, Task, TaskResult
 from nlpserve.tasks.windows import pooled_probabilities
 
 
-class SentimentParams(TaskParams):
+class SentimentParams(LanguageGuardParams):
     return_all_scores: bool = Field(False, description="Include the probability of every label.")
 
 

@@ -15,13 +15,15 @@ sentences of each block are ranked again together, so memory is O(BLOCK^2) and t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
 from nlpserve import config
 from nlpserve.tasks import budget
-from nlpserve.tasks.base import Task, TaskParams, TaskResult
+from nlpserve.tasks.base import DocumentOutput, LanguageGuardParams, Task, TaskResult
 from nlpserve.tasks.sentences import split_sentences
 
 #: Most sentences one dense TextRank ranks (a 2,048 x 2,048 float64 similarity matrix is 32 MB).
@@ -31,7 +33,7 @@ KEEP = BLOCK // 4
 MAX_PICKED = KEEP
 
 
-class SummarizeParams(TaskParams):
+class SummarizeParams(LanguageGuardParams):
     sentences: int | None = Field(None, ge=1, le=100, description="Number of sentences to keep (default 3).")
     ratio: float | None = Field(
         None, gt=0.0, le=1.0, description=f"Or: fraction of the document's sentences (at most {MAX_PICKED})."
@@ -103,6 +105,38 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
             at += n
         return results
 
+    def document(self, text: str, spans: Sequence[tuple[int, int]], params: SummarizeParams,  # type: ignore[override]
+                 run_segments: Callable[[], list[SummarizeResult]], *, quote_text: bool = True) -> DocumentOutput:
+        """A map-reduce extractive summary of a document longer than one request: each segment is summarised,
+        then, when a fixed sentence count was asked, the chosen sentences are summarised again. Offsets and
+        sentence indexes point into the whole document. A summary quotes the text, so ``quote_text`` does not
+        apply."""
+        results = [r.model_dump(mode="json") for r in run_segments()]
+        if len(spans) == 1:
+            return DocumentOutput(None, results[0])
+        candidates: list[dict[str, Any]] = []
+        index_base = 0
+        for (start, _end), res in zip(spans, results):
+            for sent in res["sentences"]:
+                candidates.append({**sent, "index": sent["index"] + index_base,
+                                   "start": sent["start"] + start, "end": sent["end"] + start})
+            index_base += res["total_sentences"]
+        truncated = any(r.get("truncated") for r in results)
+        chosen = candidates
+        if params.ratio is None and len(candidates) > 1:  # a fixed count: choose again among the segments' picks
+            joined, starts = _join(candidates)
+            second = self.run([joined], params)[0].model_dump(mode="json")
+            by_start = dict(zip(starts, candidates))
+            chosen = []
+            for sent in second["sentences"]:
+                cand = by_start.get(sent["start"]) or next((c for c in candidates if c["text"] == sent["text"]), None)
+                if cand is not None:
+                    chosen.append({**cand, "score": sent["score"]})
+            chosen.sort(key=lambda c: c["start"])
+            truncated = truncated or bool(second.get("truncated"))
+        return DocumentOutput(None, {"summary": " ".join(c["text"] for c in chosen), "sentences": chosen,
+                                     "total_sentences": index_base, "truncated": truncated})
+
     def _summarize(
         self, text: str, spans: list[tuple[int, int]], vectors: np.ndarray, truncated: bool, params: SummarizeParams
     ) -> SummarizeResult:
@@ -119,6 +153,16 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
             total_sentences=len(spans),
             truncated=truncated,
         )
+
+
+def _join(candidates: list[dict[str, Any]]) -> tuple[str, list[int]]:
+    """The candidate sentences as one text (blank line between them) and each one's start in it."""
+    starts, pos, pieces = [], 0, []
+    for c in candidates:
+        starts.append(pos)
+        pieces.append(c["text"])
+        pos += len(c["text"]) + 2
+    return "\n\n".join(pieces), starts
 
 
 def centrality(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,8 +24,7 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-
-from ..catalog import Route
+from nlpserve.catalog import Route
 
 #: Access log line (HTTP API $context variables); JSON so Logs Insights can query the fields.
 ACCESS_LOG_FIELDS = {

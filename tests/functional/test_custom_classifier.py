@@ -1,0 +1,167 @@
+"""Issue 10, part 2: custom classifiers trained from a labelled file (`nlpserve train classifier`), served through
+the classify Lambda handler (POST /v1/classify/<model>), the S3 batch path (incoming/classify-<model>/) and the
+CLI, on the real encoder."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nlpbuild import custom
+from nlpbuild.evaluate_custom import DOMAIN_OF
+from nlpbuild.recipes import read_jsonl
+from nlpserve import config
+from nlpserve.lambda_context import LocalContext
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "events"
+DOMAINS = ("banking", "travel", "kitchen_dining")
+
+
+def _phrasings(per_label: int, start: int = 0) -> list[tuple[str, str]]:
+    rows = read_jsonl(REPO / "layers" / "nlpbuild" / "data" / "train" / "intent_train.jsonl")
+    out: list[tuple[str, str]] = []
+    for domain in DOMAINS:  # round-robin over the domain's intents, so every sample spans the domain
+        by_intent: dict[str, list[str]] = {}
+        for r in rows:
+            if DOMAIN_OF.get(r["intent"]) == domain:
+                by_intent.setdefault(r["intent"], []).append(r["text"])
+        texts = [t for group in zip(*by_intent.values()) for t in group]
+        out += [(t, domain) for t in texts[start : start + per_label]]
+    return out
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def _train(*args: str) -> Any:
+    from nlpserve.cli import app
+
+    return CliRunner().invoke(app, ["train", "classifier", *args, "--no-progress"])
+
+
+@pytest.fixture(scope="module")
+def custom_models(models_dir, tmp_path_factory):
+    """A models directory with the shipped bundles (linked) and two trained classifiers: `tickets` (one label per
+    text: three intent domains) and `tags` (multi-label: domain + whether the phrasing is a question)."""
+    root = tmp_path_factory.mktemp("custom")
+    models = root / "models"
+    models.mkdir()
+    for bundle in ("embed", "classify", "sentiment", "ner"):
+        (models / bundle).symlink_to(Path(models_dir) / bundle)
+    result = _train(str(_write_csv(root / "tickets.csv", _phrasings(20))), "--name", "tickets",
+                    "--models-dir", str(models))
+    assert result.exit_code == 0, result.output
+    with open(root / "tags.jsonl", "w", encoding="utf-8") as fh:
+        for text, domain in _phrasings(20):
+            labels = [domain] + (["question"] if text.rstrip().endswith("?") else [])
+            fh.write(json.dumps({"text": text, "label": labels}) + "\n")
+    result = _train(str(root / "tags.jsonl"), "--name", "tags", "--models-dir", str(models))
+    assert result.exit_code == 0, result.output
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, "settings", dataclasses.replace(config.settings, models_dir=models))
+        yield models
+
+
+def test_training_writes_a_bundle_with_its_held_out_report(custom_models):
+    manifest = json.loads((custom_models / "classify-tickets" / "manifest.json").read_text())
+    assert manifest["labels"] == sorted(DOMAINS) and manifest["multi_label"] is False
+    held = manifest["quality"]["heldout"]
+    assert held["items"] == 12 and set(held["per_label"]) == set(DOMAINS)  # 20 % of 20 per label
+    assert held["accuracy"] >= 0.8  # three distinct domains, 16 examples each
+    assert manifest["quality"]["parity_max_abs_diff"] <= custom.PARITY_TOLERANCE
+    assert manifest["training"]["train"] == 48 and manifest["training"]["c"] in custom.C_GRID
+
+
+def test_the_classify_function_serves_a_custom_model(custom_models):
+    from nlpserve.handlers import classify
+
+    event = json.loads((EVENTS / "http_v2_classify.json").read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/v1/classify/tickets"
+    texts = _phrasings(5, start=30)  # phrasings the model was not trained on
+    event["body"] = json.dumps({"inputs": [t for t, _ in texts], "parameters": {"top_k": 2}})
+    response = classify.handler(event, LocalContext())
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 200, body
+    assert body["task"] == "classify-tickets" and body["model"]["name"] == "classify-tickets"
+    right = sum(r["label"] == gold for r, (_, gold) in zip(body["results"], texts))
+    assert right >= 13  # of 15
+    assert all(len(r["labels"]) == 2 and r["labels"][0]["label"] == r["label"] for r in body["results"])
+
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/v1/classify/nope"
+    response = classify.handler(event, LocalContext())
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 404 and body["error_type"] == "unknown_task" and "tickets" in body["error"]
+
+
+def test_a_multi_label_model_returns_every_label_over_its_threshold(custom_models):
+    from nlpserve.tasks import get_task
+
+    task = get_task("classify-tags")
+    manifest = json.loads((custom_models / "classify-tags" / "manifest.json").read_text())
+    assert manifest["multi_label"] is True and set(manifest["thresholds"]) == {*DOMAINS, "question"}
+    results = task.run(["How much does a flight to Lisbon cost?", "book me a hotel in Rome for Friday"],
+                       task.Params(return_all_scores=True))
+    assert all(r.multi_label for r in results)
+    first, second = ({lab.label for lab in r.labels} for r in results)
+    assert "travel" in first and "travel" in second
+    assert "question" in first and "question" not in second
+    assert set(results[0].scores) == {*DOMAINS, "question"}
+
+
+def test_batch_scores_a_custom_model_under_its_prefix(custom_models, batch_env):
+    from functional.test_batch_pipeline import make_handler, summary_of
+
+    texts = _phrasings(3, start=40)
+    body = "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, (t, _) in enumerate(texts))
+    batch_env.put("incoming/classify-tickets/new.jsonl", body)
+    batch_env.drain(make_handler(batch_env))
+    rows = batch_env.jsonl("results/classify-tickets/new.jsonl")
+    assert [r["id"] for r in rows] == [str(i) for i in range(len(texts))]
+    assert sum(r["label"] == gold for r, (_, gold) in zip(rows, texts)) >= 8
+    assert summary_of(batch_env, "results/classify-tickets/new.jsonl.summary.json")["status"] == "complete"
+
+
+def test_the_cli_predicts_with_a_custom_model(custom_models):
+    from nlpserve.cli import app
+
+    result = CliRunner().invoke(app, ["predict", "classify-tickets", "what is my checking account balance"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["label"] == "banking"
+
+
+@pytest.mark.parametrize("rows,extra,message", [
+    ([("a text", "x")] * 1 + [(f"other {i}", "y") for i in range(6)], (), "'x' has 1; each label needs at least 5"),
+    ([(f"text {i}", "only") for i in range(8)], (), "only one label"),
+    ([(f"text {i}", "x") for i in range(5)] + [("", "y")] + [(f"y {i}", "y") for i in range(5)], (), ":7: empty text"),
+    ([(f"text {i}", "x") for i in range(6)] + [("text 0", "y")] + [(f"y {i}", "y") for i in range(5)], (),
+     "lines 2 and 8 hold the same text with different labels"),
+    ([(f"text {i}", "x") for i in range(6)], ("--label-field", "category"), "no 'category' column"),
+    ([(f"text {i}", "x") for i in range(6)], ("--name", "Bad Name"), "--name 'Bad Name'"),
+])
+def test_a_file_that_cannot_train_a_classifier_is_a_clear_error(models_dir, tmp_path, rows, extra, message):
+    path = _write_csv(tmp_path / "bad.csv", rows)
+    args = [str(path), *extra] + ([] if "--name" in extra else ["--name", "bad"])
+    result = _train(*args, "--models-dir", str(models_dir))
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.output.strip().splitlines()[-1])
+    assert error["error_type"] == "invalid_training_data" and message in error["error"], error
+    assert not (Path(models_dir) / "classify-bad").exists()
+
+
+def test_exact_duplicates_are_dropped_before_the_split_so_none_crosses_it(tmp_path):
+    rows = [(f"text {i}", "x") for i in range(6)] + [(f"y {i}", "y") for i in range(6)] + [("Text 0 ", "x")] * 3
+    data = custom.read_labelled(_write_csv(tmp_path / "dups.csv", rows))
+    assert data.dropped_duplicates == 3 and len(data.examples) == 12
+    train, test = custom.stratified_split(data)
+    assert not {custom._fold(e.text) for e in train} & {custom._fold(e.text) for e in test}
