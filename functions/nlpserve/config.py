@@ -37,9 +37,17 @@ def _default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 6))
 
 
+def _extra_models_dirs() -> tuple[Path, ...]:
+    """More directories of bundles, searched after ``models_dir`` (``NLP_EXTRA_MODELS_DIRS``, os.pathsep-
+    separated): the stack ships custom classifiers in the function's own code at /var/task/models, since a
+    function may carry at most 5 layers."""
+    return tuple(Path(p) for p in os.environ.get("NLP_EXTRA_MODELS_DIRS", "").split(os.pathsep) if p.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     models_dir: Path = field(default_factory=_default_models_dir)
+    extra_models_dirs: tuple[Path, ...] = field(default_factory=_extra_models_dirs)
     # Tasks this process serves; empty means every task whose bundle is present.
     tasks: tuple[str, ...] = field(
         default_factory=lambda: tuple(t for t in os.environ.get("NLP_TASKS", "").replace(" ", "").split(",") if t)

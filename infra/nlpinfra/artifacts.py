@@ -92,6 +92,31 @@ def directory_size(path: Path, excludes: Iterable[str] = CODE_EXCLUDES) -> int:
     return total
 
 
+#: Where a function's code asset carries extra model bundles (custom classifiers): /var/task/models in Lambda.
+CODE_MODELS_DIR = "models"
+
+
+def stage_code_with_bundles(code_dir: Path, models_dir: Path, bundles: Iterable[str], dest: Path) -> Path:
+    """A copy of ``code_dir`` (without CODE_EXCLUDES) with ``<models_dir>/<bundle>/`` under ``models/``, at
+    ``dest`` (replaced): the code asset of a function that carries custom classifier bundles. Raises
+    ArtifactError naming the command that writes a missing bundle."""
+    import shutil
+
+    bundles = list(bundles)
+    for bundle in bundles:
+        if not (Path(models_dir) / bundle / "manifest.json").is_file():
+            model = bundle.split("-", 1)[-1]
+            raise ArtifactError(f"custom classifier bundle {Path(models_dir) / bundle} not found: train it with "
+                                f"`nlpserve train classifier <labelled file> --name {model}`")
+    dest = Path(dest)
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(code_dir, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache",
+                                                                   "*.egg-info", ".DS_Store"))
+    for bundle in bundles:
+        shutil.copytree(Path(models_dir) / bundle, dest / CODE_MODELS_DIR / bundle)
+    return dest
+
+
 def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 

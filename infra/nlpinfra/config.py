@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nlpserve import catalog
+
 from .catalog import ALL_TASK_FUNCTIONS, TASK_FUNCTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +34,7 @@ CONFIG_FILE_KEY = "config"
 #: Context keys accepted at the top level (``cdk synth -c key=value``), mapped to config fields.
 FLAT_KEYS = (
     "tasks",
+    "custom_classifiers",
     "architecture",
     "auth",
     "jwt_issuer",
@@ -179,6 +182,10 @@ class ServiceConfig:
     stack_name: str = "NlpServe"
     #: Task functions to deploy (``sentiment, classify, ner, embed, summarize, language``). ``meta`` always deploys.
     tasks: tuple[str, ...] = ALL_TASK_FUNCTIONS
+    #: Custom classifiers to deploy (``nlpserve train classifier FILE --name <name>`` wrote
+    #: ``<models_dir>/classify-<name>/``): served at ``POST /v1/classify/<name>`` by the classify function and
+    #: scored in batch under ``incoming/classify-<name>/``. Their bundles ship in those two functions' code.
+    custom_classifiers: tuple[str, ...] = ()
     architecture: str = "arm64"
     python_version: str = "3.12"
     #: ``iam`` (SigV4, default) or ``jwt`` (needs ``jwt_issuer`` and ``jwt_audience``).
@@ -230,6 +237,15 @@ class ServiceConfig:
             raise ConfigError(f"unknown task(s) {unknown}; choose from {list(ALL_TASK_FUNCTIONS)}")
         if len(set(self.tasks)) != len(self.tasks):
             raise ConfigError(f"tasks lists a task twice: {list(self.tasks)}")
+        family = catalog.CUSTOM_CLASSIFIERS
+        for name in self.custom_classifiers:
+            if not family.is_member(family.prefix + name):
+                raise ConfigError(f"custom_classifiers: {name!r} is not a model name (1-40 lower-case letters, "
+                                  f"digits and '-')")
+        if len(set(self.custom_classifiers)) != len(self.custom_classifiers):
+            raise ConfigError(f"custom_classifiers lists a model twice: {list(self.custom_classifiers)}")
+        if self.custom_classifiers and family.function not in self.tasks:
+            raise ConfigError(f"custom_classifiers are served by the {family.function!r} function: add it to tasks")
         if self.architecture not in ARCHITECTURES:
             raise ConfigError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.python_version not in PYTHON_VERSIONS:
@@ -343,7 +359,7 @@ def merge_config(raw: Mapping[str, Any], base: ServiceConfig | None = None) -> S
     for key, value in raw.items():
         if key.startswith("_") or key == "$schema":
             continue  # comments
-        if key in ("tasks", "jwt_audience", "jwt_scopes"):
+        if key in ("tasks", "jwt_audience", "jwt_scopes", "custom_classifiers"):
             data[key] = _as_tuple(value)
         elif key in ("layers_dir", "models_dir", "code_dir"):
             data[key] = _resolve_path(value)

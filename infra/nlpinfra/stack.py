@@ -15,6 +15,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import artifacts
+from nlpserve.catalog import CUSTOM_CLASSIFIERS
+
 from .catalog import BATCH_HANDLER, META_FUNCTION, NON_BATCH_TASKS, TASK_FUNCTIONS, bundles_for, served_tasks
 from .config import FunctionSettings, ServiceConfig
 from .constructs.batch_pipeline import BatchPipeline
@@ -131,6 +133,18 @@ class NlpServiceStack(Stack):
         code = lambda_.Code.from_asset(str(config.code_dir), exclude=artifacts.CODE_EXCLUDES)
         all_tasks = served_tasks(config.tasks)
         batch_tasks = [t for t in all_tasks if t not in NON_BATCH_TASKS]
+        # Custom classifiers ride in the code of the functions that serve them (the classify function and
+        # the batch function), not in layers: the batch function already has Lambda's 5 layers.
+        family = CUSTOM_CLASSIFIERS
+        custom_bundles = [family.prefix + name for name in config.custom_classifiers]
+        batch_tasks += custom_bundles
+        custom_code: tuple[Any, int] | None = None
+        if custom_bundles:
+            staged = artifacts.stage_code_with_bundles(
+                config.code_dir, config.models_dir, custom_bundles,
+                Path(config.layers_dir).parent / "function-code" / "with-custom-classifiers")
+            custom_code = (lambda_.Code.from_asset(str(staged)), artifacts.directory_size(staged))
+        custom_env = {"NLP_EXTRA_MODELS_DIRS": f"/var/task/{artifacts.CODE_MODELS_DIR}"} if custom_bundles else {}
         base_env = {
             "NLP_MODELS_DIR": "/opt/models",
             "POWERTOOLS_SERVICE_NAME": config.service_name,
@@ -152,12 +166,16 @@ class NlpServiceStack(Stack):
             **function_props: Any,
         ) -> TaskFunction:
             layers = layer_artifacts(bundles)
-            self.function_sizes[name] = artifacts.check_function_size(name, code_bytes, layers)
+            carries_custom = custom_code is not None and name in (family.function, "batch")
+            fn_code, fn_code_bytes = custom_code if carries_custom else (code, code_bytes)
+            self.function_sizes[name] = artifacts.check_function_size(name, fn_code_bytes, layers)
+            if carries_custom:
+                env = {**env, **custom_env}
             return TaskFunction(
                 self,
                 construct_id,
                 handler=handler,
-                code=code,
+                code=fn_code,
                 runtime=runtime,
                 architecture=architecture,
                 layers=[self.runtime_layer, *(self.model_layers[b] for b in bundles)],

@@ -52,8 +52,9 @@ def _train(*args: str) -> Any:
 
 @pytest.fixture(scope="module")
 def custom_models(models_dir, tmp_path_factory):
-    """A models directory with the shipped bundles (linked) and two trained classifiers: `tickets` (one label per
-    text: three intent domains) and `tags` (multi-label: domain + whether the phrasing is a question)."""
+    """Two trained classifiers in their own directory, found through ``extra_models_dirs`` (NLP_EXTRA_MODELS_DIRS,
+    as the stack deploys them): `tickets` (one label per text: three intent domains) and `tags` (multi-label:
+    domain + whether the phrasing is a question). Training reads the embed bundle (linked) next to them."""
     root = tmp_path_factory.mktemp("custom")
     models = root / "models"
     models.mkdir()
@@ -68,8 +69,9 @@ def custom_models(models_dir, tmp_path_factory):
             fh.write(json.dumps({"text": text, "label": labels}) + "\n")
     result = _train(str(root / "tags.jsonl"), "--name", "tags", "--models-dir", str(models))
     assert result.exit_code == 0, result.output
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(config, "settings", dataclasses.replace(config.settings, models_dir=models))
+    with pytest.MonkeyPatch.context() as mp:  # as deployed: shipped bundles in one dir, custom ones in another
+        mp.setattr(config, "settings", dataclasses.replace(config.settings, models_dir=Path(models_dir),
+                                                           extra_models_dirs=(models,)))
         yield models
 
 

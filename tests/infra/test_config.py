@@ -96,3 +96,21 @@ def test_catalogue_maps_functions_to_bundles_and_tasks() -> None:
     assert bundles_for(["embed", "summarize"]) == ("embed",)
     assert bundles_for(ALL_TASK_FUNCTIONS) == ("embed", "classify", "sentiment", "ner")
     assert served_tasks(["ner", "embed"]) == ("ner", "redact", "embed", "similarity")
+
+
+@pytest.mark.parametrize("value,message", [
+    ("Tickets", "not a model name"), ("a b", "not a model name"), ("t,t", "lists a model twice"),
+])
+def test_custom_classifier_names_are_checked(value, message) -> None:
+    from nlpinfra.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=message):
+        load_config({"custom_classifiers": value})
+
+
+def test_custom_classifiers_need_the_classify_function() -> None:
+    from nlpinfra.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="served by the 'classify' function: add it to tasks"):
+        load_config({"custom_classifiers": "tickets", "tasks": "sentiment"})
+    assert load_config({"custom_classifiers": "tickets,faq"}).custom_classifiers == ("tickets", "faq")

@@ -560,3 +560,47 @@ def test_onnxruntime_threads_follow_the_vcpus_the_memory_size_pays_for(full_synt
     assert threads["meta"] == "1"
     one = service_functions(one_task_synth)["sentiment"]["Properties"]["Environment"]["Variables"]
     assert one["NLP_THREADS"] == "2"  # 3,008 MB in that config
+
+
+@pytest.fixture(scope="module")
+def custom_synth(fake_layers, fake_models, tmp_path_factory) -> Synth:
+    """Every task plus one custom classifier (a bundle written by `nlpserve train classifier --name tickets`)."""
+    from infra_support import synth
+
+    models = tmp_path_factory.mktemp("models-custom")
+    for bundle in ("embed", "classify", "sentiment", "ner"):
+        (models / bundle).symlink_to(fake_models / bundle)
+    (models / "classify-tickets").mkdir()
+    (models / "classify-tickets" / "manifest.json").write_text(json.dumps({"name": "classify-tickets"}))
+    (models / "classify-tickets" / "model.onnx").write_bytes(b"\0" * 1000)
+    return synth({"layers_dir": str(fake_layers), "models_dir": str(models), "custom_classifiers": "tickets"},
+                 tmp_path_factory.mktemp("cdk.out-custom"))
+
+
+def test_a_custom_classifier_ships_in_the_code_of_the_classify_and_batch_functions(custom_synth: Synth) -> None:
+    """Issue 10: a custom classifier is deployed by naming it: its bundle rides in the code asset of the two
+    functions that serve it (not a layer: the batch function already has Lambda's 5), found through
+    NLP_EXTRA_MODELS_DIRS, and the batch function scores incoming/classify-tickets/."""
+    functions = service_functions(custom_synth)
+    for name in ("classify", "batch"):
+        env = functions[name]["Properties"]["Environment"]["Variables"]
+        assert env["NLP_EXTRA_MODELS_DIRS"] == "/var/task/models"
+        asset = functions[name]["Properties"]["Code"]["S3Key"]
+        assert asset == functions["classify"]["Properties"]["Code"]["S3Key"]  # one staged asset for both
+    staged = next(p for p in custom_synth.outdir.glob("asset.*") if (p / "models" / "classify-tickets").is_dir())
+    assert (staged / "models" / "classify-tickets" / "manifest.json").is_file() and (staged / "nlpserve").is_dir()
+    assert "classify-tickets" in functions["batch"]["Properties"]["Environment"]["Variables"]["NLP_BATCH_TASKS"]
+    for name in ("sentiment", "ner", "meta"):
+        assert "NLP_EXTRA_MODELS_DIRS" not in functions[name]["Properties"]["Environment"]["Variables"]
+    keys = {r["Properties"]["RouteKey"] for r in custom_synth.of_type("AWS::ApiGatewayV2::Route").values()}
+    assert "POST /v1/classify/{model}" in keys
+
+
+def test_a_custom_classifier_that_was_not_trained_fails_synth_with_the_command(fake_layers, fake_models,
+                                                                                  tmp_path) -> None:
+    from infra_support import synth
+    from nlpinfra.artifacts import ArtifactError
+
+    with pytest.raises(ArtifactError, match="nlpserve train classifier <labelled file> --name missing"):
+        synth({"layers_dir": str(fake_layers), "models_dir": str(fake_models), "custom_classifiers": "missing"},
+              tmp_path / "cdk.out")

@@ -13,15 +13,23 @@ _cache: dict[str, Bundle] = {}
 _lock = threading.Lock()
 
 
+def _roots() -> tuple[Path, ...]:
+    return (config.settings.models_dir, *config.settings.extra_models_dirs)
+
+
 def bundle_dir(name: str) -> Path:
+    """Where bundle ``name`` is: the first of ``models_dir`` and ``extra_models_dirs`` that holds it (else
+    ``models_dir / name``, which does not exist)."""
+    for root in _roots():
+        if (root / name / "manifest.json").is_file():
+            return root / name
     return config.settings.models_dir / name
 
 
 def available_bundles() -> list[str]:
-    root = config.settings.models_dir
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / "manifest.json").is_file())
+    """Names of the bundles in every models directory."""
+    return sorted({p.name for root in _roots() if root.is_dir() for p in root.iterdir()
+                   if (p / "manifest.json").is_file()})
 
 
 def load_bundle(name: str) -> Bundle:
@@ -34,7 +42,7 @@ def load_bundle(name: str) -> Bundle:
             path = bundle_dir(name)
             if not (path / "manifest.json").is_file():
                 raise ModelUnavailable(
-                    f"model bundle '{name}' is not available in {config.settings.models_dir}",
+                    f"model bundle '{name}' is not available in {', '.join(map(str, _roots()))}",
                     details=[{"bundle": name, "hint": "build it with `nlpserve build models` or attach its layer"}],
                 )
             _cache[name] = Bundle(path, threads=config.settings.threads, spin=config.settings.spin_threads)
