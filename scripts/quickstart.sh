@@ -23,6 +23,8 @@ echo
 demo sentiment '{"inputs": ["I love this movie", "This was a terrible waste of time"]}'
 demo classify '{"inputs": "connect me to a person"}'
 demo redact '{"inputs": "Call Jane at 415-555-0100 or mail jane.doe@example.com"}'
+demo entities '{"inputs": "Northwind Bank opened an office in Lagos on Monday, hiring 40 engineers for $2 million."}'
+demo language '{"inputs": ["Wo ist mein Paket?", "Where is my parcel?"]}'
 echo "ready in $(( $(date +%s) - start ))s: API on http://127.0.0.1:$PORT (OpenAPI docs at /docs). Ctrl-C stops it." >&2
 if [ "${QUICKSTART_EXIT:-0}" = "1" ]; then exit 0; fi
 wait $SERVER

@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "build" / "models"
-BUNDLES = ("embed", "classify", "sentiment", "ner")
+BUNDLES = ("embed", "classify", "sentiment", "ner", "entities")
 
 os.environ.setdefault("NLP_MODELS_DIR", str(MODELS_DIR))
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "nlpserve-tests")

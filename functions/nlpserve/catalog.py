@@ -88,7 +88,7 @@ class TaskFamily:
 
 
 #: Model bundles, in build order (``python -m nlpbuild models``; ``model-<bundle>.zip`` layers).
-BUNDLES: tuple[str, ...] = ("embed", "classify", "sentiment", "ner")
+BUNDLES: tuple[str, ...] = ("embed", "classify", "sentiment", "ner", "entities")
 
 _EN = ("en",)
 
@@ -104,10 +104,13 @@ TASKS: tuple[TaskEntry, ...] = (
     TaskEntry("summarize", "summarize:SummarizeTask", "embed", "summarize",
               documents=Documents(False, ".result.json"), languages=_EN),
     TaskEntry("language", "language:LanguageTask", None, "language"),
+    # General entities: a token classifier distilled from spaCy's en_core_web_sm (English).
+    TaskEntry("entities", "entities:EntitiesTask", "entities", "entities", languages=_EN),
 )
 
-#: A custom model's name: 1-40 lower-case letters, digits and '-' (it is part of a route, a key prefix and a layer).
-MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+#: A custom model's name: 1-40 characters, lower-case letters and digits, words joined by single '-' (it is part
+#: of a route, a key prefix and a directory name).
+MODEL_NAME = re.compile(r"(?=.{1,40}$)[a-z0-9]+(?:-[a-z0-9]+)*")
 
 #: Custom classifiers trained from a labelled file; English, like the encoder they sit on.
 CUSTOM_CLASSIFIERS = TaskFamily("classify-", "custom:CustomClassifyTask", "classify",

@@ -81,7 +81,8 @@ def invoke(
 
 @app.command()
 def predict(
-    task: str = typer.Argument(..., help="sentiment, classify, ner, redact, embed or summarize."),
+    task: str = typer.Argument(..., help="sentiment, classify, ner, redact, embed, summarize, language, entities, "
+                               "or classify-<name> for a custom classifier."),
     texts: list[str] = typer.Argument(..., help="One or more texts."),
     param: list[str] = typer.Option([], "--param", "-p", help="Task parameter key=value (JSON values)."),
 ) -> None:

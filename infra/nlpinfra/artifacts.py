@@ -96,24 +96,34 @@ def directory_size(path: Path, excludes: Iterable[str] = CODE_EXCLUDES) -> int:
 CODE_MODELS_DIR = "models"
 
 
-def stage_code_with_bundles(code_dir: Path, models_dir: Path, bundles: Iterable[str], dest: Path) -> Path:
-    """A copy of ``code_dir`` (without CODE_EXCLUDES) with ``<models_dir>/<bundle>/`` under ``models/``, at
-    ``dest`` (replaced): the code asset of a function that carries custom classifier bundles. Raises
-    ArtifactError naming the command that writes a missing bundle."""
+def stage_code_with_bundles(code_dir: Path, dest: Path, dirs: dict[str, Path] | None = None,
+                            zips: dict[str, Path] | None = None) -> Path:
+    """A copy of ``code_dir`` (without CODE_EXCLUDES) at ``dest`` (replaced), with model bundles under
+    ``models/<bundle>/``: copied from ``dirs`` (custom classifiers, from the models directory) or extracted from
+    their layer zips (``zips``: ``models/<bundle>/...`` inside). The code asset of a function that carries
+    bundles beyond its layer slots. Raises ArtifactError naming the command that writes a missing bundle."""
     import shutil
+    import zipfile
 
-    bundles = list(bundles)
-    for bundle in bundles:
-        if not (Path(models_dir) / bundle / "manifest.json").is_file():
+    dirs, zips = dirs or {}, zips or {}
+    for bundle, path in dirs.items():
+        if not (Path(path) / "manifest.json").is_file():
             model = bundle.split("-", 1)[-1]
-            raise ArtifactError(f"custom classifier bundle {Path(models_dir) / bundle} not found: train it with "
+            raise ArtifactError(f"custom classifier bundle {path} not found: train it with "
                                 f"`nlpserve train classifier <labelled file> --name {model}`")
     dest = Path(dest)
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(code_dir, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache",
                                                                    "*.egg-info", ".DS_Store"))
-    for bundle in bundles:
-        shutil.copytree(Path(models_dir) / bundle, dest / CODE_MODELS_DIR / bundle)
+    for bundle, path in dirs.items():
+        shutil.copytree(path, dest / CODE_MODELS_DIR / bundle)
+    for bundle, zip_path in zips.items():
+        with zipfile.ZipFile(zip_path) as zf:
+            members = [m for m in zf.namelist() if m.startswith(f"models/{bundle}/")]
+            if not members:
+                raise ArtifactError(f"{zip_path} holds no models/{bundle}/: rebuild it with `{BUILD_COMMAND}`")
+            for member in members:
+                zf.extract(member, dest)  # models/<bundle>/... lands at dest/models/<bundle>/...
     return dest
 
 

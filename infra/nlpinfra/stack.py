@@ -13,10 +13,9 @@ from aws_cdk import CfnOutput, Size, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-
-from . import artifacts
 from nlpserve.catalog import CUSTOM_CLASSIFIERS
 
+from . import artifacts
 from .catalog import BATCH_HANDLER, META_FUNCTION, NON_BATCH_TASKS, TASK_FUNCTIONS, bundles_for, served_tasks
 from .config import FunctionSettings, ServiceConfig
 from .constructs.batch_pipeline import BatchPipeline
@@ -133,18 +132,31 @@ class NlpServiceStack(Stack):
         code = lambda_.Code.from_asset(str(config.code_dir), exclude=artifacts.CODE_EXCLUDES)
         all_tasks = served_tasks(config.tasks)
         batch_tasks = [t for t in all_tasks if t not in NON_BATCH_TASKS]
-        # Custom classifiers ride in the code of the functions that serve them (the classify function and
-        # the batch function), not in layers: the batch function already has Lambda's 5 layers.
+        # Bundles ride in layers while a function has layer slots (runtime + 4 models: Lambda allows 5); the
+        # rest, and the custom classifiers (served by the classify and batch functions), ride in the function's
+        # own code asset under models/, found through NLP_EXTRA_MODELS_DIRS=/var/task/models.
         family = CUSTOM_CLASSIFIERS
         custom_bundles = [family.prefix + name for name in config.custom_classifiers]
         batch_tasks += custom_bundles
-        custom_code: tuple[Any, int] | None = None
-        if custom_bundles:
-            staged = artifacts.stage_code_with_bundles(
-                config.code_dir, config.models_dir, custom_bundles,
-                Path(config.layers_dir).parent / "function-code" / "with-custom-classifiers")
-            custom_code = (lambda_.Code.from_asset(str(staged)), artifacts.directory_size(staged))
-        custom_env = {"NLP_EXTRA_MODELS_DIRS": f"/var/task/{artifacts.CODE_MODELS_DIR}"} if custom_bundles else {}
+        staging_root = Path(config.layers_dir).parent / "function-code"
+        staged_code: dict[tuple[str, ...], tuple[Any, int]] = {}
+
+        def code_for(code_bundles: list[str], extra_bytes: int) -> tuple[Any, int]:
+            """(Code asset, unzipped bytes) of the function code plus ``code_bundles``; shared by functions
+            that carry the same bundles."""
+            key = tuple(code_bundles)
+            if not key:
+                return code, code_bytes
+            if key not in staged_code:
+                staged = artifacts.stage_code_with_bundles(
+                    config.code_dir, staging_root / "+".join(key),
+                    dirs={b: Path(config.models_dir) / b for b in key if b in custom_bundles},
+                    zips={b: model_artifacts[b].zip_path for b in key if b not in custom_bundles})
+                staged_code[key] = (lambda_.Code.from_asset(str(staged)), code_bytes + extra_bytes +
+                                    sum(artifacts.directory_size(Path(config.models_dir) / b)
+                                        for b in key if b in custom_bundles))
+            return staged_code[key]
+
         base_env = {
             "NLP_MODELS_DIR": "/opt/models",
             "POWERTOOLS_SERVICE_NAME": config.service_name,
@@ -165,12 +177,16 @@ class NlpServiceStack(Stack):
             description: str,
             **function_props: Any,
         ) -> TaskFunction:
-            layers = layer_artifacts(bundles)
-            carries_custom = custom_code is not None and name in (family.function, "batch")
-            fn_code, fn_code_bytes = custom_code if carries_custom else (code, code_bytes)
-            self.function_sizes[name] = artifacts.check_function_size(name, fn_code_bytes, layers)
-            if carries_custom:
-                env = {**env, **custom_env}
+            in_layers = bundles[: artifacts.LAMBDA_MAX_LAYERS - 1]
+            in_code = bundles[artifacts.LAMBDA_MAX_LAYERS - 1 :]
+            if name in (family.function, "batch"):
+                in_code = in_code + custom_bundles
+            fn_code, fn_code_bytes = code_for(in_code, sum(model_artifacts[b].unzipped_bytes for b in in_code
+                                                           if b in model_artifacts))
+            self.function_sizes[name] = artifacts.check_function_size(name, fn_code_bytes,
+                                                                      layer_artifacts(in_layers))
+            if in_code:
+                env = {**env, "NLP_EXTRA_MODELS_DIRS": f"/var/task/{artifacts.CODE_MODELS_DIR}"}
             return TaskFunction(
                 self,
                 construct_id,
@@ -178,7 +194,7 @@ class NlpServiceStack(Stack):
                 code=fn_code,
                 runtime=runtime,
                 architecture=architecture,
-                layers=[self.runtime_layer, *(self.model_layers[b] for b in bundles)],
+                layers=[self.runtime_layer, *(self.model_layers[b] for b in in_layers)],
                 settings=settings,
                 environment={**base_env, **env},
                 description=description,

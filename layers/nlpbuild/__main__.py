@@ -14,6 +14,7 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "models": ("nlpbuild.models", "build the ONNX model bundles into build/models"),
     "train-sentiment": ("nlpbuild.train_sentiment", "train the sentiment head (opt-in; writes data/)"),
+    "train-entities": ("nlpbuild.train_entities", "distil spaCy's entity model into a token classifier (opt-in; writes data/)"),
     "train-intent": ("nlpbuild.train_intent", "fine-tune the intent classifier on the written phrasings (writes data/)"),
     "countries": ("nlpbuild.countries", "write the country-name list the PII context rules read (needs babel)"),
     "layers": ("nlpbuild.layers", "build the runtime + model layer zips into build/layers, check sizes"),

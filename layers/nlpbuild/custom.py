@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import time
 import unicodedata
@@ -46,7 +45,6 @@ from .manifest import write_manifest
 MIN_PER_LABEL = 5
 TEST_FRACTION = 0.2
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 PARITY_TOLERANCE = 1e-4
 PREFIX = "classify-"
 
@@ -103,6 +101,14 @@ def read_labelled(path: Path, text_field: str = "text", label_field: str = "labe
     path = Path(path)
     if not path.is_file():
         raise LabelledFileError(f"{path}: no such file")
+    try:
+        return _read_labelled(path, text_field, label_field, label_separator)
+    except UnicodeDecodeError as exc:
+        raise LabelledFileError(f"{path}: not UTF-8 (byte {exc.start} of the file is 0x{exc.object[exc.start]:02x}); "
+                                f"save it as UTF-8") from exc
+
+
+def _read_labelled(path: Path, text_field: str, label_field: str, label_separator: str | None) -> Labelled:
     rows: list[tuple[int, dict]] = []
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         with open(path, encoding="utf-8") as fh:
@@ -189,6 +195,10 @@ def check(examples: Sequence[Example], source: str = "the file") -> Labelled:
         raise LabelledFileError(f"{source}: too few examples per label: {listed}{' ...' if len(few) > 10 else ''}; "
                                 f"each label needs at least {MIN_PER_LABEL} (one is held out to measure "
                                 f"the classifier, the rest train it)")
+    everywhere = sorted(lab for lab, n in counts.items() if n == len(kept))
+    if multi and everywhere:
+        raise LabelledFileError(f"{source}: label(s) {', '.join(map(repr, everywhere))} are on every text, so there "
+                                f"is nothing to tell apart: drop them, or add texts without them")
     notes = [f"dropped {len(examples) - len(kept)} duplicate text(s)"] if len(kept) < len(examples) else []
     return Labelled(kept, multi, sorted(counts), len(examples) - len(kept), notes)
 
@@ -375,10 +385,12 @@ class TrainResult:
 
 
 def bundle_name(name: str) -> str:
-    if not NAME_RE.fullmatch(name):
-        raise LabelledFileError(f"--name {name!r}: use 1-40 lower-case letters, digits and '-', starting with a "
-                                f"letter or digit (it becomes the route /v1/classify/{name} and the batch "
-                                f"prefix incoming/{PREFIX}{name}/)")
+    from nlpserve.catalog import MODEL_NAME
+
+    if not MODEL_NAME.fullmatch(name):
+        raise LabelledFileError(f"--name {name!r}: use 1-40 lower-case letters and digits, words joined by single "
+                                f"'-' (it becomes the route /v1/classify/{name} and the batch prefix "
+                                f"incoming/{PREFIX}{name}/)")
     return PREFIX + name
 
 
@@ -409,6 +421,12 @@ def train_classifier(path: Path, name: str, models_dir: Path, *, text_field: str
         if progress:
             progress("embedding", done, len(texts))
 
+    if target.exists():
+        log(f"replacing the existing bundle {target} (its manifest records how it was trained)")
+    long_texts = _over_window(texts, embed_dir)
+    if long_texts:
+        log(f"note: {long_texts} text(s) are longer than the encoder's 254-piece window; training reads their "
+            f"first window only (serving reads every window and averages them)")
     x = embed_texts(texts, embed_dir, progress=tick)
     x_train, x_test = x[: len(train)], x[len(train):]
     fitted = fit_head(x_train, train, data.labels, data.multi_label, seed)
@@ -448,12 +466,22 @@ def train_classifier(path: Path, name: str, models_dir: Path, *, text_field: str
                      "label_counts": dict(sorted(Counter(lab for ex in data.examples for lab in ex.labels).items())),
                      "c": fitted.c, "cv_macro_f1_by_c": fitted.cv, "seed": seed,
                      "method": "LogisticRegression over frozen embeddings; C by k-fold CV on the training split",
+                     "texts_over_one_window": long_texts,
                      "seconds": round(time.perf_counter() - started, 1)},
     })
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return TrainResult(target, manifest, time.perf_counter() - started)
+
+
+def _over_window(texts: Sequence[str], embed_dir: Path) -> int:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(embed_dir) / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return sum(len(e.ids) > 254 for e in tok.encode_batch(list(texts), add_special_tokens=False))
 
 
 def _parity(bundle_dir: Path, test: Sequence[Example], expected: np.ndarray) -> float:

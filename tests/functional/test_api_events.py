@@ -51,7 +51,7 @@ def call(handler, event):
 # -- D1: warm-up pings and other non-HTTP events -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["sentiment", "classify", "ner", "embed", "summarize", "language", "meta"])
+@pytest.mark.parametrize("module", ["sentiment", "classify", "ner", "embed", "summarize", "language", "entities", "meta"])
 @pytest.mark.parametrize("ping", ["eventbridge_scheduled", "warmup", "empty"])
 def test_a_warm_up_ping_gets_a_cheap_answer_from_every_function(models_dir, module, ping, capsys):
     import importlib

@@ -58,7 +58,7 @@ def custom_models(models_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("custom")
     models = root / "models"
     models.mkdir()
-    for bundle in ("embed", "classify", "sentiment", "ner"):
+    for bundle in ("embed", "classify", "sentiment", "ner", "entities"):
         (models / bundle).symlink_to(Path(models_dir) / bundle)
     result = _train(str(_write_csv(root / "tickets.csv", _phrasings(20))), "--name", "tickets",
                     "--models-dir", str(models))
@@ -167,3 +167,20 @@ def test_exact_duplicates_are_dropped_before_the_split_so_none_crosses_it(tmp_pa
     assert data.dropped_duplicates == 3 and len(data.examples) == 12
     train, test = custom.stratified_split(data)
     assert not {custom._fold(e.text) for e in train} & {custom._fold(e.text) for e in test}
+
+
+def test_break_test_files_get_clear_errors(models_dir, tmp_path):
+    """Break test: a non-UTF-8 file was a traceback; a multi-label file with a label on every row crashed in
+    scikit-learn; names like 'x-' and 'a--b' were accepted."""
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("text,label\n".encode() + "".join(f"caf\xe9 {i},x\nthé {i},y\n" for i in range(6)).encode("latin-1"))
+    result = _train(str(latin), "--name", "lat", "--models-dir", str(models_dir))
+    assert result.exit_code == 2 and "not UTF-8" in result.output and "save it as UTF-8" in result.output
+    always = tmp_path / "always.jsonl"
+    always.write_text("".join(json.dumps({"text": f"text {i}", "label": ["common", "a" if i % 2 else "b"]}) + "\n"
+                              for i in range(12)))
+    result = _train(str(always), "--name", "always", "--models-dir", str(models_dir))
+    assert result.exit_code == 2 and "'common' are on every text" in result.output
+    for bad in ("x-", "a--b"):
+        result = _train(str(latin), "--name", bad, "--models-dir", str(models_dir))
+        assert result.exit_code == 2 and "words joined by single '-'" in result.output

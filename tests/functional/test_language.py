@@ -129,3 +129,40 @@ def test_the_cli_predicts_languages(models_dir):
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out[0]["language"] == "de" and len(out[0]["languages"]) == 1
+
+
+@pytest.mark.parametrize("text", ["Pakken kom i tide og sjåføren var høflig.", "Bungkusan itu tiba tepat pada waktunya.",
+                                  "包裹準時到達，司機很有禮貌。", "Спасибо большое", "Paket je stigao na vrijeme."])
+def test_close_languages_that_split_the_probability_are_still_refused(sentiment_handler, text):
+    """Break test: Norwegian (no 0.43 / nn 0.40), Malay / Indonesian, Croatian / Bosnian, Chinese / Cantonese and
+    short Russian passed reject mode because no single language reached the threshold; the guard now sums the
+    probability of every language the model does not know."""
+    status, body = _call(sentiment_handler, _event("/v1/sentiment", {"inputs": text,
+                                                                     "parameters": {"reject_other_languages": True}}))
+    assert status == 422 and body["error_type"] == "unsupported_language", body
+
+
+@pytest.mark.parametrize("text", ["😀😀😀", "12345", "!!!", "👍 10/10"])
+def test_a_text_without_letters_has_no_language(language_handler, sentiment_handler, text):
+    status, body = _call(language_handler, _event("/v1/language", {"inputs": text}))
+    assert status == 200 and body["results"][0]["language"] == "und" and body["results"][0]["languages"] == []
+    status, body = _call(sentiment_handler, _event("/v1/sentiment", {"inputs": text,
+                                                                     "parameters": {"reject_other_languages": True}}))
+    assert status == 200 and "language" not in body["results"][0]
+
+
+def test_a_refused_document_fails_once_with_a_summary_not_in_the_dead_letter_queue(batch_env, models_dir):
+    """Break test: a German document under incoming/summarize/docs/ with reject_other_languages went to the DLQ
+    after every retry; a refused document is a permanent failure with its reason in the summary."""
+    from functional.test_batch_pipeline import make_handler, summary_of
+
+    text = ("Der Stadtrat hat am Dienstag den neuen Haushalt genehmigt. Die Schulen bekommen mehr Geld. "
+            "Die Opposition kritisierte die Entscheidung scharf. ") * 5
+    batch_env.put("incoming/summarize/docs/bericht.txt", text.encode(),
+                  Metadata={"params": json.dumps({"reject_other_languages": True})})
+    batch_env.drain(make_handler(batch_env))
+    assert all(r == {"batchItemFailures": []} for r in batch_env.responses)
+    s = summary_of(batch_env, "results/summarize/docs/bericht.txt.summary.json")
+    assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "unsupported_language"
+    assert "the document looks like language 'de'" in s["file_errors"][0]["message"]
+    assert batch_env.dlq_messages() == []

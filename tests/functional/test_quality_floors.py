@@ -64,3 +64,25 @@ def test_personal_data_redaction_holds_its_card(card, models_dir):
         assert now["redaction"][metric] >= want["redaction"][metric] - TOLERANCE, metric
     for kind, m in want["per_type"].items():
         assert now["per_type"][kind]["recall"] >= m["recall"] - 2 * TOLERANCE, kind
+
+
+def test_language_identification_holds_its_card(card, models_dir):
+    """Issue 10: the language set and the guard's threshold, as published."""
+    from nlpbuild import evaluate_language
+    from nlpserve.tasks import language
+
+    now = evaluate_language.ours()
+    want = card["language"]["ours"]
+    assert now["chosen_threshold"] == want["chosen_threshold"] == language.FLAG_PROBABILITY
+    assert now["test"]["top1_accuracy"] >= want["test"]["top1_accuracy"] - TOLERANCE
+    assert now["test"]["other_language_flagged"] >= want["test"]["other_language_flagged"] - TOLERANCE
+    assert now["test"]["english_flagged"] <= want["test"]["english_flagged"] + 0.002
+
+
+def test_general_entities_hold_their_card(card, models_dir):
+    """Issue 10: the distilled entity model on the hand-labelled test split, as published."""
+    from nlpbuild.evaluate_entities import evaluate_entities
+
+    now = evaluate_entities(models_dir, peers=False, log=lambda _m: None)
+    want = card["entities"]["student"]["vs_gold"]
+    assert now["student"]["vs_gold"]["f1"] >= want["f1"] - TOLERANCE

@@ -33,6 +33,7 @@ def fake_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("classify", "Apache-2.0"),
         ("sentiment", "Apache-2.0"),
         ("ner", "CC-BY-4.0"),
+        ("entities", "Apache-2.0"),
     ):
         (root / bundle).mkdir()
         (root / bundle / "manifest.json").write_text(

@@ -31,6 +31,7 @@ DEFAULT_SIZES = {
     "classify": 25 * MB,
     "sentiment": 25 * MB,
     "ner": 20 * MB,
+    "entities": 24 * MB,
 }
 
 JWT_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example"
@@ -59,7 +60,7 @@ def make_layers(layers_dir: Path, sizes: dict[str, int] | None = None, python_ve
         write_layer(
             layers_dir, f"runtime-py{python_version.replace('.', '')}-{arch}", sizes["runtime"], "python/nlpserve/__init__.py"
         )
-    for bundle in ("embed", "classify", "sentiment", "ner"):
+    for bundle in ("embed", "classify", "sentiment", "ner", "entities"):
         write_layer(layers_dir, f"model-{bundle}", sizes[bundle], f"models/{bundle}/manifest.json")
     return layers_dir
 

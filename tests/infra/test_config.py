@@ -94,7 +94,7 @@ def test_invalid_configuration_fails_with_a_clear_message(context: dict, message
 
 def test_catalogue_maps_functions_to_bundles_and_tasks() -> None:
     assert bundles_for(["embed", "summarize"]) == ("embed",)
-    assert bundles_for(ALL_TASK_FUNCTIONS) == ("embed", "classify", "sentiment", "ner")
+    assert bundles_for(ALL_TASK_FUNCTIONS) == ("embed", "classify", "sentiment", "ner", "entities")
     assert served_tasks(["ner", "embed"]) == ("ner", "redact", "embed", "similarity")
 
 

@@ -109,8 +109,19 @@ def test_batch_function_carries_the_model_layers_of_enabled_tasks_only(
 
 
 def test_model_layers_are_shared_not_duplicated(full_synth: Synth) -> None:
-    # 4 bundles + 1 runtime; embed and summarize share the embed layer.
-    assert len(full_synth.of_type("AWS::Lambda::LayerVersion")) == 5
+    # 5 bundles + 1 runtime; embed and summarize share the embed layer.
+    assert len(full_synth.of_type("AWS::Lambda::LayerVersion")) == 6
+
+
+def test_the_batch_function_carries_its_fifth_bundle_in_its_code(full_synth: Synth) -> None:
+    """Lambda allows 5 layers: the batch function has the runtime and 4 model layers; the fifth bundle
+    (entities) rides in its code asset under models/, found through NLP_EXTRA_MODELS_DIRS."""
+    batch = service_functions(full_synth)["batch"]
+    assert len(batch["Properties"]["Layers"]) == 5
+    assert batch["Properties"]["Environment"]["Variables"]["NLP_EXTRA_MODELS_DIRS"] == "/var/task/models"
+    staged = [p for p in full_synth.outdir.glob("asset.*") if (p / "models" / "entities" / "manifest.json").is_file()]
+    assert staged and (staged[0] / "nlpserve").is_dir()
+    assert "NLP_EXTRA_MODELS_DIRS" not in service_functions(full_synth)["entities"]["Properties"]["Environment"]["Variables"]
 
 
 def test_layer_sizes_within_lambda_limit(full_synth: Synth) -> None:
@@ -144,7 +155,7 @@ def test_function_environment_matches_the_handlers_contract(full_synth: Synth) -
     assert batch_env["NLP_INPUT_PREFIX"] == batch_env["NLP_INCOMING_PREFIX"] == "incoming/"
     assert batch_env["NLP_WORK_PREFIX"] == "_work/"
     assert batch_env["NLP_MAX_RECEIVES"] == "3"
-    assert batch_env["NLP_BATCH_TASKS"] == "sentiment,classify,ner,redact,embed,summarize,language"  # no similarity
+    assert batch_env["NLP_BATCH_TASKS"] == "sentiment,classify,ner,redact,embed,summarize,language,entities"
     assert batch_env["NLP_RESULTS_PREFIX"] == "results/"
     assert batch_env["NLP_ERRORS_PREFIX"] == "errors/"
     bucket_id = next(iter(k for k in full_synth.of_type("AWS::S3::Bucket") if k.startswith("DataBucket")))
@@ -568,7 +579,7 @@ def custom_synth(fake_layers, fake_models, tmp_path_factory) -> Synth:
     from infra_support import synth
 
     models = tmp_path_factory.mktemp("models-custom")
-    for bundle in ("embed", "classify", "sentiment", "ner"):
+    for bundle in ("embed", "classify", "sentiment", "ner", "entities"):
         (models / bundle).symlink_to(fake_models / bundle)
     (models / "classify-tickets").mkdir()
     (models / "classify-tickets" / "manifest.json").write_text(json.dumps({"name": "classify-tickets"}))
@@ -585,10 +596,11 @@ def test_a_custom_classifier_ships_in_the_code_of_the_classify_and_batch_functio
     for name in ("classify", "batch"):
         env = functions[name]["Properties"]["Environment"]["Variables"]
         assert env["NLP_EXTRA_MODELS_DIRS"] == "/var/task/models"
-        asset = functions[name]["Properties"]["Code"]["S3Key"]
-        assert asset == functions["classify"]["Properties"]["Code"]["S3Key"]  # one staged asset for both
-    staged = next(p for p in custom_synth.outdir.glob("asset.*") if (p / "models" / "classify-tickets").is_dir())
-    assert (staged / "models" / "classify-tickets" / "manifest.json").is_file() and (staged / "nlpserve").is_dir()
+    staged = [p for p in custom_synth.outdir.glob("asset.*") if (p / "models" / "classify-tickets").is_dir()]
+    assert len(staged) == 2  # the classify function's, and the batch function's (with entities beside it)
+    assert all((p / "models" / "classify-tickets" / "manifest.json").is_file() and (p / "nlpserve").is_dir()
+               for p in staged)
+    assert sum((p / "models" / "entities").is_dir() for p in staged) == 1
     assert "classify-tickets" in functions["batch"]["Properties"]["Environment"]["Variables"]["NLP_BATCH_TASKS"]
     for name in ("sentiment", "ner", "meta"):
         assert "NLP_EXTRA_MODELS_DIRS" not in functions[name]["Properties"]["Environment"]["Variables"]

@@ -205,8 +205,9 @@ def test_function_specs_follow_the_architecture_table():
         "embed": ("embed",),
         "summarize": ("embed",),
         "language": (),  # py3langid's model is inside the runtime layer
+        "entities": ("entities",),
         "meta": (),
-        "batch": ("classify", "embed", "ner", "sentiment"),
+        "batch": ("classify", "embed", "entities", "ner", "sentiment"),
     }
     some = {s.name: s.bundles for s in L.function_specs(["sentiment", "redact"])}
     assert some == {"sentiment": ("sentiment",), "ner": ("ner",), "meta": (), "batch": ("ner", "sentiment")}
@@ -222,10 +223,11 @@ def test_size_check_passes_under_the_limit():
             "classify": 26_000_000,
             "sentiment": 25_000_000,
             "ner": 20_000_000,
+            "entities": 24_000_000,
         }
     )
     by = {s.function: s for s in sizes}
-    assert by["batch"].total_bytes == 221_000_000 and by["batch"].layer_count == 5 and by["batch"].ok
+    assert by["batch"].total_bytes == 245_000_000 and by["batch"].layer_count == 5 and by["batch"].ok
     assert by["meta"].total_bytes == 125_000_000
     assert "batch" in L.format_size_table(sizes)
 
@@ -248,10 +250,11 @@ def test_size_check_names_the_function_and_the_overshoot():
     assert not all(s.ok for s in L.check_function_sizes(infos, fns, raise_on_error=False))
 
 
-def test_size_check_rejects_more_than_five_layers():
-    infos = {"runtime": 1, **{b: 1 for b in "abcde"}}
-    with pytest.raises(L.FunctionSizeError, match="6 layers"):
-        L.check_function_sizes(infos, {"big": list("abcde")})
+def test_bundles_past_four_count_towards_the_size_but_not_the_five_layers():
+    """Issue 10: the batch function carries five bundles; the stack ships the fifth in its code asset."""
+    infos = {"runtime": 1, **{b: 10 for b in "abcde"}}
+    (size,) = L.check_function_sizes(infos, {"big": list("abcde")})
+    assert size.layer_count == 5 and size.total_bytes == 51 and size.ok
 
 
 def test_cli_exits_non_zero_when_a_function_is_too_big(tmp_path, capsys):

@@ -22,6 +22,7 @@ EXAMPLES: dict[str, Any] = {
     "Work on the first park begins in spring.",
     "language": ["Das Paket ist heute angekommen.", "The parcel arrived today."],
     "classify-<model>": "I was charged twice for my subscription this month.",
+    "entities": "Northwind Bank opened an office in Lagos on Monday, hiring 40 engineers for $2 million.",
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from nlpserve.batch.config import BatchSettings, text_limit
+from nlpserve.errors import NlpError
 
 batch_app = typer.Typer(no_args_is_help=True, help="Batch scoring: local files, or a local S3 + SQS loop.")
 
@@ -23,7 +24,8 @@ def _resolver() -> Any:
 
 @batch_app.command("score")
 def score(
-    task: str = typer.Argument(..., help="sentiment, classify, ner, redact, embed or summarize."),
+    task: str = typer.Argument(..., help="sentiment, classify, ner, redact, embed, summarize, language, entities, "
+                               "or classify-<name> for a custom classifier."),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl/.csv/.txt (optionally .gz)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Result JSONL (default results/<task>/<name>.jsonl)."),
     text_field: str | None = typer.Option(None, help="JSONL text field / CSV text column (default: text)."),
@@ -37,16 +39,30 @@ def score(
 
     Exit status: 0 complete, 3 partial (the file could only be read in part, e.g. a cut-off .gz).
     """
+    from nlpserve import catalog
     from nlpserve.batch.documents import score_document
     from nlpserve.batch.engine import RecordEngine
+    from nlpserve.batch.errors import PermanentFileError
     from nlpserve.batch.keys import Format, parse_input_key
     from nlpserve.batch.readers import ReadOptions, RecordReader, open_gzip, read_document
     from nlpserve.batch.writers import LocalWriter
 
     s = BatchSettings.from_env().with_overrides(batch_size=batch_size)
     rel = ("docs/" if document else "") + file.name
-    inp = parse_input_key(f"{s.incoming_prefix}{task}/{rel}", s)
-    t = _resolver()(task)
+    try:
+        if task in catalog.task_names() and task not in catalog.batch_tasks():
+            from nlpserve.tasks import budget
+
+            raise PermanentFileError("unknown_task", f"task {task!r} has no batch-file form; use "
+                                                     f"{budget.BATCH_PATHS.get(task, 'the HTTP API')}")
+        inp = parse_input_key(f"{s.incoming_prefix}{task}/{rel}", s)
+        t = _resolver()(task)
+    except PermanentFileError as err:
+        typer.echo(json.dumps({"error": err.message, "error_type": err.reason}), err=True)
+        raise typer.Exit(2) from err
+    except NlpError as err:  # an unknown task or custom model: the same JSON error as the API's
+        typer.echo(json.dumps(err.to_dict()), err=True)
+        raise typer.Exit(2) from err
     opts = ReadOptions(text_field=text_field or s.text_field, id_field=id_field or s.id_field,
                        csv_text_column=text_field or s.csv_text_column, max_text_bytes=text_limit(s, t),
                        max_line_bytes=s.max_line_bytes, keep_text=s.keep_text,
@@ -56,7 +72,11 @@ def score(
     if inp.format is Format.DOCUMENT:
         with open(file, "rb") as raw_doc:
             doc = read_document(open_gzip(raw_doc) if inp.gzip else raw_doc, s.max_document_bytes)
-        scored = score_document(t, p, doc.text)  # a local file: the report may quote it
+        try:
+            scored = score_document(t, p, doc.text)  # a local file: the report may quote it
+        except NlpError as err:
+            typer.echo(json.dumps(err.to_dict()), err=True)
+            raise typer.Exit(2) from err
         result = scored.report if scored.text is None else {"text": scored.text, **scored.report}
         target = out or Path("results") / task / (file.name + ".json")
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from nlpserve.batch.errors import PermanentFileError, Reason
 from nlpserve.batch.readers import read_document
 from nlpserve.batch.summary import json_bytes, put_summary, scored_summary, status_for
 from nlpserve.batch.version import ObjectVersion
+from nlpserve.errors import NlpError
 from nlpserve.tasks import budget
 
 _SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", " ")
@@ -131,6 +132,11 @@ def run_document_job(s3: Any, settings: Any, chain: Any, v: ObjectVersion, *, re
         raise PermanentFileError(Reason.DOCUMENT_TOO_LARGE,
                                  f"{exc}: even a whole invocation is too short for it; split the document, or "
                                  f"send it as JSONL records (one paragraph a line)") from exc
+    except NlpError as exc:
+        if not 400 <= exc.status_code < 500:
+            raise
+        # the document itself is refused (e.g. unsupported_language): retrying cannot help, say so in the summary
+        raise PermanentFileError(exc.error_type, exc.message.replace("item 0 ", "the document ", 1)) from exc
     t2 = time.perf_counter()
     meta = v.output_metadata(chain)
     source.head_current(s3, v.job)  # a newer upload arrived meanwhile: do not overwrite its outputs

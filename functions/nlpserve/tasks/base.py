@@ -36,7 +36,7 @@ class LanguageGuardParams(TaskParams):
 class TaskResult(BaseModel):
     truncated: bool = False
     language: str | None = Field(
-        None, description="Only when the text is confidently (probability >= 0.70) in a language the model was "
+        None, description="Only when the text is confidently (other languages than the model's together >= 0.99) in a language the model was "
         "not trained on: that language's ISO 639-1 code. The scores of such a text are unreliable.")
 
 

@@ -1,0 +1,113 @@
+"""General named entities (``POST /v1/entities``): 18 OntoNotes types from a token classifier distilled from spaCy.
+
+The bundle ``entities`` is all-MiniLM-L6-v2 with a BIO token head over PERSON, NORP, FAC, ORG, GPE, LOC, PRODUCT,
+EVENT, WORK_OF_ART, LAW, LANGUAGE, DATE, TIME, PERCENT, MONEY, QUANTITY, ORDINAL, CARDINAL, trained by
+``python -m nlpbuild train-entities`` to agree with spaCy's ``en_core_web_sm`` (the teacher) on unlabelled text.
+
+Long texts are read in overlapping windows of the bundle's length (32 pieces shared); each word piece takes the
+tag of the window where it sits furthest from an edge, so a text gets the same entities whatever its length.
+Spans come from the BIO tags (an I of another type than the open span starts a new one; an O closes it) and
+carry exact character offsets (``text[start:end]``) and a score: the mean probability of their pieces' tags.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, Field, field_validator
+
+from nlpserve import config
+from nlpserve.errors import InvalidInput
+from nlpserve.tasks.base import LanguageGuardParams, Task, TaskResult, softmax
+from nlpserve.text import check_param_strings
+
+TYPES = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
+         "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
+
+
+class EntitiesParams(LanguageGuardParams):
+    types: list[str] | None = Field(None, description=f"Only these entity types (of {', '.join(TYPES)}).")
+    min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop entities whose score is below this.")
+
+    _types_unicode = field_validator("types", mode="before")(check_param_strings)
+
+
+class GeneralEntity(BaseModel):
+    type: str = Field(examples=["ORG"])
+    text: str = Field(examples=["Northwind Bank"])
+    start: int = Field(description="Character offset of the first character.")
+    end: int = Field(description="Character offset after the last character: text[start:end].")
+    score: float = Field(description="Mean probability of the entity's word-piece tags.")
+
+
+class EntitiesResult(TaskResult):
+    entities: list[GeneralEntity]
+    windows: int = Field(1, description="Model windows read (long texts are read in overlapping windows).")
+
+
+class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
+    name = "entities"
+    description = ("General named entities (18 OntoNotes types: people, organisations, places, dates, money, ...) "
+                   "with character offsets.")
+    Params = EntitiesParams
+    Result = EntitiesResult
+    document_level = True
+    windowed = True
+
+    def _run(self, texts: list[str], params: EntitiesParams) -> list[EntitiesResult]:
+        if params.types:
+            unknown = sorted(set(params.types) - set(TYPES))
+            if unknown:
+                raise InvalidInput(f"unknown entity types: {', '.join(unknown[:10])}; known: {', '.join(TYPES)}",
+                                   details=[{"unknown_types": unknown}])
+        labels = self.bundle.manifest.labels or []
+        per_text = self.bundle.encode_windows(texts)
+        flat = [w for windows in per_text for w in windows]
+        logits = self.bundle.run(flat, batch_size=config.settings.batch_size)
+        out, k = [], 0
+        wanted = set(params.types or TYPES)
+        for text, windows in zip(texts, per_text):
+            rows = logits[k : k + len(windows)]
+            k += len(windows)
+            pieces = _best_pieces(windows, rows)
+            spans = []
+            for start, end, kind, score in _spans(pieces, labels):
+                if kind in wanted and score >= params.min_score:
+                    spans.append(GeneralEntity(type=kind, text=text[start:end], start=start, end=end,
+                                               score=round(score, 4)))
+            out.append(EntitiesResult(entities=spans, windows=len(windows)))
+        return out
+
+
+def _best_pieces(windows, rows) -> list[tuple[int, int, int, float]]:
+    """(start, end, tag, probability) per word piece in text order, each from the window where it sits furthest
+    from an edge."""
+    best: dict[tuple[int, int], tuple[int, int, float]] = {}  # offsets -> (distance, tag, probability)
+    for window, logits in zip(windows, rows):
+        probs = softmax(np.asarray(logits, dtype=np.float32), axis=-1)
+        n = len(window.ids)
+        for pos in range(1, n - 1):  # skip [CLS] and [SEP]
+            offsets = window.offsets[pos]
+            if offsets[1] <= offsets[0]:
+                continue
+            distance = min(pos - 1, n - 2 - pos)
+            tag = int(probs[pos].argmax())
+            if offsets not in best or distance > best[offsets][0]:
+                best[offsets] = (distance, tag, float(probs[pos, tag]))
+    return [(s, e, tag, p) for (s, e), (_, tag, p) in sorted(best.items())]
+
+
+def _spans(pieces, labels: list[str]) -> list[tuple[int, int, str, float]]:
+    out: list[list] = []  # [start, end, type, probabilities, open]
+    for start, end, tag, prob in pieces:
+        name = labels[tag] if tag < len(labels) else "O"
+        if name == "O":
+            if out:
+                out[-1][4] = False
+            continue
+        kind = name[2:]
+        if name.startswith("I-") and out and out[-1][4] and out[-1][2] == kind:
+            out[-1][1] = end
+            out[-1][3].append(prob)
+            continue
+        out.append([start, end, kind, [prob], True])
+    return [(s, e, kind, float(np.mean(ps))) for s, e, kind, ps, _ in out]

@@ -1,0 +1,80 @@
+"""Issue 10, part 3: general named entities (POST /v1/entities), a token classifier distilled from spaCy's
+en_core_web_sm, through the Lambda handler, the S3 batch path (moto) and the CLI, on the real bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nlpserve.lambda_context import LocalContext
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+NEWS = "Northwind Bank opened an office in Lagos on Monday, hiring 40 engineers for $2 million."
+
+
+def _event(body: dict[str, Any]) -> dict[str, Any]:
+    event = json.loads((EVENTS / "http_v2_language.json").read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/v1/entities"
+    event["body"] = json.dumps(body)
+    return event
+
+
+@pytest.fixture(scope="module")
+def handler(models_dir):
+    from nlpserve.handlers import entities
+
+    return entities.handler
+
+
+def _call(handler, body):
+    response = handler(_event(body), LocalContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_the_entities_function_finds_general_entities_with_exact_offsets(handler):
+    status, body = _call(handler, {"inputs": [NEWS, "thanks, see you soon"]})
+    assert status == 200 and body["task"] == "entities" and body["model"]["name"] == "entities"
+    found = {(e["type"], e["text"]) for e in body["results"][0]["entities"]}
+    assert {("GPE", "Lagos"), ("DATE", "Monday"), ("MONEY", "$2 million")} <= found
+    assert any(t == "ORG" and "Northwind" in x for t, x in found)
+    for e in body["results"][0]["entities"]:
+        assert NEWS[e["start"] : e["end"]] == e["text"] and 0 < e["score"] <= 1
+    assert body["results"][1]["entities"] == []
+
+
+def test_a_long_document_is_read_in_windows_and_keeps_offsets(handler):
+    filler = "The committee discussed the agenda at length and agreed to meet again. " * 60
+    text = filler + NEWS
+    status, body = _call(handler, {"inputs": text})
+    result = body["results"][0]
+    assert status == 200 and result["windows"] > 1
+    lagos = [e for e in result["entities"] if e["text"] == "Lagos"]
+    assert lagos and text[lagos[0]["start"] : lagos[0]["end"]] == "Lagos" and lagos[0]["start"] > len(filler)
+
+
+def test_types_filter_and_unknown_types(handler):
+    status, body = _call(handler, {"inputs": NEWS, "parameters": {"types": ["GPE"]}})
+    assert status == 200 and {e["type"] for e in body["results"][0]["entities"]} == {"GPE"}
+    status, body = _call(handler, {"inputs": NEWS, "parameters": {"types": ["CITY"]}})
+    assert status == 422 and "CITY" in body["error"] and "GPE" in body["error"]
+
+
+def test_batch_scores_entities_files(batch_env, models_dir):
+    from functional.test_batch_pipeline import make_handler
+
+    lines = [{"id": "a", "text": NEWS}, {"id": "b", "text": "Maria Keller flew to Toronto on Friday."}]
+    batch_env.put("incoming/entities/news.jsonl", "".join(json.dumps(x) + "\n" for x in lines))
+    batch_env.drain(make_handler(batch_env))
+    rows = {r["id"]: r for r in batch_env.jsonl("results/entities/news.jsonl")}
+    assert {"PERSON", "GPE"} <= {e["type"] for e in rows["b"]["entities"]}
+
+
+def test_the_cli_predicts_entities(models_dir):
+    from nlpserve.cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["predict", "entities", NEWS, "-p", 'types=["GPE","DATE"]'])
+    assert result.exit_code == 0, result.output
+    assert {e["type"] for e in json.loads(result.output)[0]["entities"]} == {"GPE", "DATE"}
