@@ -8,10 +8,11 @@ fine-tuning step):
    multi-label (a JSON list, or a CSV cell split on ``label_separator``); drop exact duplicate texts
    (whitespace and case folded), refuse a text that appears with different labels, refuse too few examples
    per label (``MIN_PER_LABEL``) or a single label;
-2. hold out ``TEST_FRACTION`` of the texts, stratified by label (at least one per label), never seen in training
-   or in the choice of hyper-parameters;
-3. embed every text with the shipped encoder (the ``embed`` bundle: all-MiniLM-L6-v2, int8, mean pooling and L2
+2. embed every text with the shipped encoder (the ``embed`` bundle: all-MiniLM-L6-v2, int8, mean pooling and L2
    normalisation in the graph), so training needs no torch;
+3. hold out ``TEST_FRACTION`` of the texts, stratified by label (at least one per label), never seen in training
+   or in the choice of hyper-parameters; near-copies (cosine >= ``NEAR_DUPLICATE_COSINE``: "X", "X!", "Hi, X")
+   stay on one side, so the held-out score is not inflated by texts the model saw in another wording;
 4. fit scikit-learn's LogisticRegression (multinomial; one-vs-rest sigmoids for multi-label) and choose its
    ``C`` by stratified k-fold cross-validation on the training split (macro-F1); for multi-label, each label's
    decision threshold is chosen on the out-of-fold probabilities (best F1, default 0.5);
@@ -46,6 +47,9 @@ MIN_PER_LABEL = 5
 TEST_FRACTION = 0.2
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 PARITY_TOLERANCE = 1e-4
+#: Texts whose embeddings are at least this similar are near-copies ("X", "X!", "Hi, X"): they stay on one side
+#: of the held-out split and of every cross-validation fold.
+NEAR_DUPLICATE_COSINE = 0.92
 PREFIX = "classify-"
 
 
@@ -147,10 +151,13 @@ def _read_labelled(path: Path, text_field: str, label_field: str, label_separato
             reader = csv.DictReader(fh, delimiter=delimiter)
             reader.fieldnames = columns
             next(reader, None)  # the header row itself
+            end = reader.line_num
             for row in reader:
+                start, end = end + 1, reader.line_num  # a quoted line break makes a row span lines
                 if None in row:
-                    raise LabelledFileError(f"{path}:{reader.line_num}: more cells than the header has columns")
-                rows.append((reader.line_num, row))
+                    raise LabelledFileError(f"{path}:{start}: more cells than the header has columns")
+                rows.append((start, row))
+            _check_runaway_quotes(path, rows, delimiter, text_field, label_field)
     else:
         raise LabelledFileError(f"{path}: use a .csv, .tsv or .jsonl file")
     if not rows:
@@ -167,6 +174,26 @@ def _read_labelled(path: Path, text_field: str, label_field: str, label_separato
             raise LabelledFileError(f"{where}: empty text")
         examples.append(Example(text, _labels_of(row[label_field], label_separator, where), line))
     return check(examples, str(path))
+
+
+def _check_runaway_quotes(path: Path, rows: list[tuple[int, dict]], delimiter: str, text_field: str,
+                          label_field: str) -> None:
+    """A quote opened by mistake makes one CSV field swallow the rows after it (csv reads on to the next quote).
+    Quoted line breaks are legitimate, so refuse only a field whose inner lines end like rows of their own
+    (``<delimiter><a label the file uses>``), naming the line where the quote opened."""
+    labels = {str(row.get(label_field) or "").strip() for _, row in rows} - {""}
+    for start, row in rows:
+        for column in (text_field, label_field):
+            value = row.get(column)
+            if not isinstance(value, str) or "\n" not in value:
+                continue
+            inner = value.split("\n")[:-1] if column == text_field else value.split("\n")
+            runaway = next((ln for ln in inner for lab in labels if ln.rstrip().endswith(delimiter + lab)), None)
+            if runaway is not None:
+                raise LabelledFileError(
+                    f"{path}:{start}: a quote opened in this row runs on over {value.count(chr(10))} more line(s) "
+                    f"that look like rows of their own ({runaway.strip()[:60]!r}): close the quote, or double a "
+                    f"quote inside a quoted text (\"\")")
 
 
 def check(examples: Sequence[Example], source: str = "the file") -> Labelled:
@@ -203,25 +230,62 @@ def check(examples: Sequence[Example], source: str = "the file") -> Labelled:
     return Labelled(kept, multi, sorted(counts), len(examples) - len(kept), notes)
 
 
-def stratified_split(data: Labelled, test_fraction: float = TEST_FRACTION, seed: int = 0
-                     ) -> tuple[list[Example], list[Example]]:
-    """(train, test): per label (the rarest label of a multi-label text decides), ``test_fraction`` of its
-    texts, at least one, go to test. Duplicates were dropped before, so no text is in both."""
+def near_duplicate_groups(x: np.ndarray, threshold: float = NEAR_DUPLICATE_COSINE) -> np.ndarray:
+    """Group id per row of unit-length embeddings ``x`` [n, d]: rows joined (transitively, union-find) when their
+    cosine similarity is at least ``threshold``, so "X", "X!" and "Hi, X" share a group. Blocks of 1,024 rows
+    keep memory at O(1024 n)."""
+    n = len(x)
+    parent = np.arange(n)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    for lo in range(0, n, 1024):
+        sims = x[lo : lo + 1024] @ x.T
+        rows, cols = np.nonzero(sims >= threshold)
+        for r, c in zip(rows + lo, cols):
+            if r < c:
+                a, b = find(int(r)), find(int(c))
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    return np.array([find(i) for i in range(n)])
+
+
+def stratified_split(data: Labelled, test_fraction: float = TEST_FRACTION, seed: int = 0,
+                     groups: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
+    """(train, test) row indices: per label (the rarest label of a multi-label text decides), ``test_fraction``
+    of its texts, at least one, go to test. With ``groups`` (``near_duplicate_groups``), a group goes whole to
+    one side, so no near-copy of a held-out text is trained on. Raises LabelledFileError when a label has only
+    one group (its examples are near-copies of each other: nothing to hold out)."""
     rng = np.random.default_rng(seed)
+    groups = list(range(len(data.examples))) if groups is None else list(groups)
     counts = Counter(lab for ex in data.examples for lab in ex.labels)
-    groups: dict[str, list[int]] = {}
-    for i, ex in enumerate(data.examples):
-        groups.setdefault(min(ex.labels, key=lambda lab: (counts[lab], lab)), []).append(i)
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    by_label: dict[str, list[int]] = {}
+    for g, rows in members.items():
+        key = min((lab for i in rows for lab in data.examples[i].labels), key=lambda lab: (counts[lab], lab))
+        by_label.setdefault(key, []).append(g)
     test: set[int] = set()
-    for lab in sorted(groups):
-        idx = groups[lab]
-        order = rng.permutation(len(idx))
-        take = max(1, round(len(idx) * test_fraction))
-        take = min(take, len(idx) - 1)
-        test.update(idx[j] for j in order[:take])
-    train = [ex for i, ex in enumerate(data.examples) if i not in test]
-    held = [ex for i, ex in enumerate(data.examples) if i in test]
-    return train, held
+    for lab in sorted(by_label):
+        gs = by_label[lab]
+        if len(gs) < 2:
+            raise LabelledFileError(f"label {lab!r}: its {sum(len(members[g]) for g in gs)} examples are near-copies "
+                                    f"of each other, so none can be held out to measure the classifier; write "
+                                    f"more varied examples")
+        order = [gs[j] for j in rng.permutation(len(gs))]
+        total = sum(len(members[g]) for g in gs)
+        taken = 0
+        for g in order[:-1]:  # keep at least one group to train on
+            if taken >= max(1, round(total * test_fraction)):
+                break
+            test.update(members[g])
+            taken += len(members[g])
+    return [i for i in range(len(data.examples)) if i not in test], sorted(test)
 
 
 def embed_texts(texts: Sequence[str], embed_dir: Path, batch_size: int = 32,
@@ -262,15 +326,26 @@ def _proba(model, x: np.ndarray, multi: bool) -> np.ndarray:
     return model.predict_proba(x)
 
 
-def _folds(y: np.ndarray, multi: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import KFold, StratifiedKFold
+def _folds(y: np.ndarray, multi: bool, seed: int, groups: Sequence[int] | None = None
+           ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation folds; with ``groups`` no group is split across folds (scikit-learn's group-aware
+    splitters)."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
+    n_groups = len(set(groups)) if groups is not None else len(y)
     if multi:
-        k = int(min(5, max(2, y.sum(axis=0).min())))
+        k = int(min(5, max(2, y.sum(axis=0).min()), n_groups))
+        if k < 2:
+            return []
+        if groups is not None:
+            return list(GroupKFold(n_splits=k).split(y, groups=groups))
         return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(y))
-    k = int(min(5, np.bincount(y).min()))
+    k = int(min(5, np.bincount(y).min(), n_groups))
     if k < 2:
         return []
+    if groups is not None:
+        return list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+                    .split(np.zeros(len(y)), y, groups=groups))
     return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
@@ -307,12 +382,14 @@ class Fitted:
     cv: dict[str, float]  # C -> cross-validated macro-F1
 
 
-def fit_head(x: np.ndarray, examples: Sequence[Example], labels: list[str], multi: bool, seed: int = 0) -> Fitted:
-    """LogisticRegression over the embeddings, ``C`` chosen by k-fold cross-validation on these examples only."""
+def fit_head(x: np.ndarray, examples: Sequence[Example], labels: list[str], multi: bool, seed: int = 0,
+             groups: Sequence[int] | None = None) -> Fitted:
+    """LogisticRegression over the embeddings, ``C`` chosen by k-fold cross-validation on these examples only
+    (near-copies, ``groups``, kept within one fold)."""
     from sklearn.metrics import f1_score
 
     y = _targets(examples, labels, multi)
-    folds = _folds(y, multi, seed)
+    folds = _folds(y, multi, seed, groups)
     cv: dict[str, float] = {}
     oof_best: np.ndarray | None = None
     for c in C_GRID:
@@ -409,10 +486,7 @@ def train_classifier(path: Path, name: str, models_dir: Path, *, text_field: str
     if not (embed_dir / "manifest.json").is_file():
         raise LabelledFileError(f"{embed_dir} has no embed bundle: build it first (python -m nlpbuild models)")
     data = read_labelled(path, text_field, label_field, label_separator)
-    train, test = stratified_split(data, seed=seed)
-    log(f"{len(data.examples)} texts, {len(data.labels)} labels ({'multi-label' if data.multi_label else 'one label each'}); "
-        f"{len(train)} to train, {len(test)} held out" + (f"; {'; '.join(data.notes)}" if data.notes else ""))
-    texts = [ex.text for ex in train] + [ex.text for ex in test]
+    texts = [ex.text for ex in data.examples]
     done = 0
 
     def tick(n: int) -> None:
@@ -428,8 +502,16 @@ def train_classifier(path: Path, name: str, models_dir: Path, *, text_field: str
         log(f"note: {long_texts} text(s) are longer than the encoder's 254-piece window; training reads their "
             f"first window only (serving reads every window and averages them)")
     x = embed_texts(texts, embed_dir, progress=tick)
-    x_train, x_test = x[: len(train)], x[len(train):]
-    fitted = fit_head(x_train, train, data.labels, data.multi_label, seed)
+    groups = near_duplicate_groups(x)
+    train_rows, test_rows = stratified_split(data, seed=seed, groups=groups)
+    train = [data.examples[i] for i in train_rows]
+    test = [data.examples[i] for i in test_rows]
+    near_copies = len(groups) - len(set(groups.tolist()))
+    log(f"{len(data.examples)} texts, {len(data.labels)} labels ({'multi-label' if data.multi_label else 'one label each'}); "
+        f"{len(train)} to train, {len(test)} held out" + (f"; {'; '.join(data.notes)}" if data.notes else "")
+        + (f"; {near_copies} near-copies kept on the same side of the split" if near_copies else ""))
+    x_train, x_test = x[train_rows], x[test_rows]
+    fitted = fit_head(x_train, train, data.labels, data.multi_label, seed, groups=groups[train_rows].tolist())
     probs = head_probabilities(fitted, x_test)
     held = report(fitted, probs, test)
     log(f"held-out: accuracy {held['accuracy']:.3f}, macro-F1 {held['macro_f1']:.3f} on {len(test)} texts "
@@ -467,6 +549,7 @@ def train_classifier(path: Path, name: str, models_dir: Path, *, text_field: str
                      "c": fitted.c, "cv_macro_f1_by_c": fitted.cv, "seed": seed,
                      "method": "LogisticRegression over frozen embeddings; C by k-fold CV on the training split",
                      "texts_over_one_window": long_texts,
+                     "near_copies": near_copies, "near_copy_cosine": NEAR_DUPLICATE_COSINE,
                      "seconds": round(time.perf_counter() - started, 1)},
     })
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")

@@ -112,3 +112,22 @@ def test_score_cli_scores_a_whole_document_through_the_tasks_document_mode(model
         assert report["sentences"] and report["total_sentences"] == 12 * 40 * 4
         for sent in report["sentences"]:
             assert text[sent["start"]:sent["end"]] == sent["text"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["score", "similarity", "x.jsonl"], "has no batch-file form"),
+    (["score", "classify-nope", "x.jsonl"], "no model 'nope' here"),
+    (["score", "sentiment", "x.txt", "--document"], "--document takes a .txt or .md file"),
+    (["score", "redact", "x.jsonl", "--document"], "--document takes a .txt or .md file"),
+])
+def test_the_score_cli_refuses_what_it_cannot_score_with_a_json_error(models_dir, tmp_path, args, message):
+    """Break test: these were tracebacks (exit 1), or --document was silently ignored."""
+    from nlpserve.batch.cli import batch_app
+    from typer.testing import CliRunner
+
+    for name in ("x.jsonl", "x.txt"):
+        (tmp_path / name).write_text('{"text": "hello there"}\n' if name.endswith("jsonl") else "Hello there.")
+    args = [a if not a.startswith("x.") else str(tmp_path / a) for a in args]
+    result = CliRunner().invoke(batch_app, [*args, "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert message in json.loads(result.output.strip().splitlines()[-1])["error"]

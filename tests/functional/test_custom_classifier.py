@@ -166,7 +166,28 @@ def test_exact_duplicates_are_dropped_before_the_split_so_none_crosses_it(tmp_pa
     data = custom.read_labelled(_write_csv(tmp_path / "dups.csv", rows))
     assert data.dropped_duplicates == 3 and len(data.examples) == 12
     train, test = custom.stratified_split(data)
-    assert not {custom._fold(e.text) for e in train} & {custom._fold(e.text) for e in test}
+    assert not {custom._fold(data.examples[i].text) for i in train} & {custom._fold(data.examples[i].text) for i in test}
+
+
+def test_near_copies_stay_on_one_side_so_random_labels_score_near_chance(models_dir, tmp_path):
+    """Break test: with random labels, near-copies ("X", "X!", "Hi, X", "X Thanks.") in both splits reported a
+    held-out accuracy of 1.000. Near-copies now share a side of the split and of every CV fold."""
+    import random
+
+    rng = random.Random(3)
+    base = [t for t, _ in _phrasings(10)]  # 30 distinct phrasings
+    rows = []
+    for text in base:
+        label = rng.choice("abc")
+        rows += [(v, label) for v in (text, text + "!", "Hi, " + text, text + " Thanks.")]
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "embed").symlink_to(Path(models_dir) / "embed")
+    result = _train(str(_write_csv(tmp_path / "leak.csv", rows)), "--name", "leak", "--models-dir", str(models))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((models / "classify-leak" / "manifest.json").read_text())
+    assert manifest["training"]["near_copies"] >= 60
+    assert manifest["quality"]["heldout"]["accuracy"] < 0.8  # chance is about 0.33
 
 
 def test_break_test_files_get_clear_errors(models_dir, tmp_path):
@@ -184,3 +205,32 @@ def test_break_test_files_get_clear_errors(models_dir, tmp_path):
     for bad in ("x-", "a--b"):
         result = _train(str(latin), "--name", bad, "--models-dir", str(models_dir))
         assert result.exit_code == 2 and "words joined by single '-'" in result.output
+
+
+def test_a_parameter_the_model_kind_does_not_use_is_a_422_not_ignored(custom_models):
+    """Break test: threshold on a single-label model and top_k on a multi-label one were silently ignored."""
+    from nlpserve.errors import InvalidInput
+    from nlpserve.tasks import get_task
+
+    tickets, tags = get_task("classify-tickets"), get_task("classify-tags")
+    with pytest.raises(InvalidInput, match="threshold applies to multi-label models"):
+        tickets.run(["hello"], tickets.Params(threshold=0.3))
+    with pytest.raises(InvalidInput, match="top_k applies to single-label models"):
+        tags.run(["hello"], tags.Params(top_k=2))
+
+
+def test_a_stray_quote_that_swallows_rows_is_refused_naming_its_line(models_dir, tmp_path):
+    """Break test: a text starting with a quote swallowed the rows after it, silently (55 of 60 examples kept)."""
+    rows = _phrasings(10)
+    path = tmp_path / "stray.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write("text,label\n")
+        for i, (text, label) in enumerate(rows):
+            fh.write(('"' if i == 3 else "") + text.replace(",", " ").replace('"', "") + f",{label}\n")
+    result = _train(str(path), "--name", "stray", "--models-dir", str(models_dir))
+    assert result.exit_code == 2, result.output
+    assert "stray.csv:5: a quote opened in this row runs on" in result.output
+    ok = tmp_path / "quoted.csv"  # a legitimate quoted line break is fine
+    _write_csv(ok, [("first line\nsecond line", "x")] + [(f"text {i}", "x") for i in range(5)]
+               + [(f"y {i}", "y") for i in range(6)])
+    assert len(custom.read_labelled(ok).examples) == 12

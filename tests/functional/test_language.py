@@ -115,6 +115,9 @@ def test_batch_scores_language_files_and_reports_rejected_records_without_losing
     errors = {r["id"]: r for r in batch_env.jsonl("errors/sentiment/mixed.jsonl.errors.jsonl")}
     assert set(scored) == {"en"} and set(errors) == {"de", "fr"}
     assert errors["de"]["reason"] == "unsupported_language"
+    # the message speaks of the record, not of its position inside an internal batch ("item 3")
+    assert errors["de"]["message"].startswith("this text looks like language 'de'")
+    assert errors["fr"]["message"].startswith("this text looks like language 'fr'")
     s = summary_of(batch_env, "results/sentiment/mixed.jsonl.summary.json")
     assert s["counts"]["scored"] == 1 and s["counts"]["failed"] == 2
     # a refused record leaves its batch together: no one-by-one rescoring of the rest
@@ -166,3 +169,12 @@ def test_a_refused_document_fails_once_with_a_summary_not_in_the_dead_letter_que
     assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "unsupported_language"
     assert "the document looks like language 'de'" in s["file_errors"][0]["message"]
     assert batch_env.dlq_messages() == []
+
+
+def test_a_422_lists_every_refused_item_so_a_client_can_drop_them_at_once(sentiment_handler):
+    """Break test: only the first refused text was named, so a client had to retry once per bad text."""
+    texts = [ENGLISH, GERMAN, "Merci beaucoup, le colis est arrivé hier soir.", ENGLISH]
+    status, body = _call(sentiment_handler, _event("/v1/sentiment", {
+        "inputs": texts, "parameters": {"reject_other_languages": True}}))
+    assert status == 422 and "(and 1 more item(s), listed in details)" in body["error"]
+    assert [(d["index"], d["language"]) for d in body["details"]] == [(1, "de"), (2, "fr")]

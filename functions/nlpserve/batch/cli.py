@@ -56,6 +56,10 @@ def score(
             raise PermanentFileError("unknown_task", f"task {task!r} has no batch-file form; use "
                                                      f"{budget.BATCH_PATHS.get(task, 'the HTTP API')}")
         inp = parse_input_key(f"{s.incoming_prefix}{task}/{rel}", s)
+        if document and inp.format is not Format.DOCUMENT:
+            raise PermanentFileError("unsupported_format", f"--document takes a .txt or .md file (optionally .gz) "
+                                     f"for a task with a document mode ({', '.join(sorted(catalog.document_tasks()))}); "
+                                     f"got {task} and {file.name}")
         t = _resolver()(task)
     except PermanentFileError as err:
         typer.echo(json.dumps({"error": err.message, "error_type": err.reason}), err=True)

@@ -171,14 +171,27 @@ def _unwritable(out: dict[str, Any], exc: Exception) -> tuple[str, str]:
     return Reason.UNSERIALIZABLE_RESULT.value, f"the result line cannot be written as JSON: {type(exc).__name__}: {exc}"
 
 
-def _refused_item(exc: Exception, count: int) -> int | None:
-    """The index of the one item a client error (4xx) names in its details, when it names exactly one."""
+def _refused_items(exc: Exception, count: int) -> list[int]:
+    """The items a client error (4xx) names one by one in its details (``{"index": i, ...}``), when every detail
+    names a distinct one; else []."""
     status = getattr(exc, "status_code", 500)
     details = getattr(exc, "details", None) or []
-    if not 400 <= int(status) < 500 or len(details) != 1 or not isinstance(details[0], dict):
-        return None
-    index = details[0].get("index")
-    return index if isinstance(index, int) and 0 <= index < count else None
+    if not 400 <= int(status) < 500 or not details:
+        return []
+    indexes = [d.get("index") if isinstance(d, dict) else None for d in details]
+    if not all(isinstance(i, int) and 0 <= i < count for i in indexes) or len(set(indexes)) != len(indexes):
+        return []
+    return indexes  # type: ignore[return-value]
+
+
+def _refusal(exc: Exception, index: int) -> tuple[str, str]:
+    """The errors-file reason and message of refused item ``index``: the detail's own ``message`` when the task
+    gives one ("looks like language 'de' ..."), else the error's message. Never "item N": that is a position
+    inside an internal batch, not the record's line."""
+    reason, message = _reason_of(exc)
+    detail = next((d for d in getattr(exc, "details", None) or [] if isinstance(d, dict) and d.get("index") == index),
+                  {})
+    return reason, f"this text {detail['message']}" if detail.get("message") else message
 
 
 def _reason_of(exc: Exception) -> tuple[str, str]:
@@ -341,9 +354,10 @@ class RecordEngine:
                 scored = dict(zip(pending, results))
                 return [(r, scored.get(i), rejected.get(i)) for i, r in enumerate(batch)]
             except Exception as batch_exc:  # noqa: BLE001 - isolate the poisoned record(s)
-                at = _refused_item(batch_exc, len(pending))
-                if at is not None:
-                    rejected[pending.pop(at)] = _reason_of(batch_exc)
+                refused = _refused_items(batch_exc, len(pending))
+                if refused:  # e.g. unsupported_language: drop those records, keep the rest of the batch together
+                    for at in sorted(refused, reverse=True):
+                        rejected[pending.pop(at)] = _refusal(batch_exc, at)
                     continue
                 if self.logger:
                     self.logger.warning("batch scoring failed; scoring its records one by one",

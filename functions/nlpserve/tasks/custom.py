@@ -16,6 +16,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from nlpserve import catalog, config
+from nlpserve.errors import InvalidInput
 from nlpserve.tasks.base import LanguageGuardParams, Task, TaskResult
 from nlpserve.tasks.windows import pooled_probabilities
 
@@ -63,6 +64,14 @@ class CustomClassifyTask(Task[CustomClassifyParams, CustomClassifyResult]):
         labels = manifest.labels or []
         extra = manifest.model_extra or {}
         multi = bool(extra.get("multi_label"))
+        given = params.model_fields_set
+        if not multi and "threshold" in given:
+            raise InvalidInput(f"threshold applies to multi-label models; {self.name} gives one label per text "
+                               f"(use top_k)", details=[{"parameter": "threshold"}])
+        if multi and "top_k" in given:
+            raise InvalidInput(f"top_k applies to single-label models; {self.name} is multi-label (its labels are "
+                               f"those over their thresholds; use threshold, or return_all_scores)",
+                               details=[{"parameter": "top_k"}])
         per_label = extra.get("thresholds") or {}
         cut = [params.threshold if params.threshold is not None else float(per_label.get(lab, 0.5)) for lab in labels]
         out = []

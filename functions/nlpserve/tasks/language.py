@@ -97,21 +97,30 @@ def other_language(text: str, supported: Sequence[str]) -> Detection | None:
 def guard(task_name: str, texts: Sequence[str], supported: Sequence[str], reject: bool) -> list[str | None]:
     """Per text: the detected language when it is confidently not one of ``supported``, else None.
 
-    Raises UnsupportedLanguage (422) naming the first such item when ``reject`` is set.
+    Raises UnsupportedLanguage (422) when ``reject`` is set and any text is: the message names the first, and
+    ``details`` lists every refused item (index, language, probability), so a client can drop them all at once.
     """
     flags: list[str | None] = []
+    refused = []
     for i, text in enumerate(texts):
         found = other_language(text, supported)
-        if found is not None and reject:
-            raise UnsupportedLanguage(
-                f"item {i} looks like language {found.language!r} (probability of other languages than the model's "
-                f"{found.score:.2f}); the {task_name} "
-                f"model knows {', '.join(supported)} only. Send it without reject_other_languages to score it "
-                f"anyway (its result is then flagged with the language)",
-                details=[{"index": i, "language": found.language, "score": round(found.score, 4),
-                          "supported": list(supported)}],
-            )
         flags.append(found.language if found is not None else None)
+        if found is not None:
+            refused.append({"index": i, "language": found.language, "score": round(found.score, 4),
+                            "supported": list(supported),
+                            "message": f"looks like language {found.language!r} (probability of other languages "
+                                       f"than the model's {found.score:.2f}); the {task_name} model knows "
+                                       f"{', '.join(supported)} only"})
+    if reject and refused:
+        first = refused[0]
+        more = f" (and {len(refused) - 1} more item(s), listed in details)" if len(refused) > 1 else ""
+        raise UnsupportedLanguage(
+            f"item {first['index']} looks like language {first['language']!r} (probability of other languages "
+            f"than the model's {first['score']:.2f}){more}; the {task_name} model knows {', '.join(supported)} "
+            f"only. Send it without reject_other_languages to score it anyway (its result is then flagged with "
+            f"the language)",
+            details=refused,
+        )
     return flags
 
 
