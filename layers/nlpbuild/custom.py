@@ -77,15 +77,27 @@ def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+def _label(value: object, where: str) -> str:
+    """A label is a string or an integer (JSON 3 -> "3"); anything else (true, 1.5, an object, a nested list) is
+    refused rather than turned into text such as "True" or "{'x': 1}"."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    kind = "null" if value is None else {bool: "a boolean", float: "a number", dict: "an object", list: "a list"}.get(
+        type(value), type(value).__name__)
+    raise LabelledFileError(f"{where}: a label is {kind}; labels are strings (or integers)")
+
+
 def _labels_of(value: object, separator: str | None, where: str) -> tuple[str, ...]:
     if isinstance(value, list):
-        labels = [str(v).strip() for v in value]
+        labels = [_label(v, where) for v in value]
     elif isinstance(value, str):
         labels = [p.strip() for p in value.split(separator)] if separator else [value.strip()]
     elif value is None:
         labels = []
     else:
-        labels = [str(value).strip()]
+        labels = [_label(value, where)]
     labels = [lab for lab in dict.fromkeys(labels) if lab]
     if not labels:
         raise LabelledFileError(f"{where}: no label")
@@ -170,7 +182,11 @@ def _read_labelled(path: Path, text_field: str, label_field: str, label_separato
         if label_field not in row:
             raise LabelledFileError(f"{where}: no {label_field!r} field (use --label-field)")
         text = row[text_field]
-        if not isinstance(text, str) or not text.strip():
+        if text is not None and not isinstance(text, str):
+            kind = {bool: "a boolean", int: "a number", float: "a number", dict: "an object", list: "a list"}.get(
+                type(text), type(text).__name__)
+            raise LabelledFileError(f"{where}: the text is {kind}; texts are strings")
+        if not text or not text.strip():
             raise LabelledFileError(f"{where}: empty text")
         examples.append(Example(text, _labels_of(row[label_field], label_separator, where), line))
     return check(examples, str(path))

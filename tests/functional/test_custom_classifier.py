@@ -234,3 +234,22 @@ def test_a_stray_quote_that_swallows_rows_is_refused_naming_its_line(models_dir,
     _write_csv(ok, [("first line\nsecond line", "x")] + [(f"text {i}", "x") for i in range(5)]
                + [(f"y {i}", "y") for i in range(6)])
     assert len(custom.read_labelled(ok).examples) == 12
+
+
+@pytest.mark.parametrize("row,message", [
+    ({"text": 42, "label": "x"}, "the text is a number; texts are strings"),
+    ({"text": "fine", "label": True}, "a label is a boolean"),
+    ({"text": "fine", "label": {"x": 1}}, "a label is an object"),
+    ({"text": "fine", "label": ["a", 1.5]}, "a label is a number"),
+])
+def test_json_values_of_the_wrong_kind_are_named_not_coerced(tmp_path, row, message):
+    """Break test: a numeric text was reported as "empty text"; labels true and {"x": 1} became "True" and
+    "{'x': 1}" without a word."""
+    path = tmp_path / "kinds.jsonl"
+    good = [{"text": f"text {i}", "label": "x" if i % 2 else "y"} for i in range(12)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in [row, *good]))
+    with pytest.raises(custom.LabelledFileError, match=message):
+        custom.read_labelled(path)
+    ints = tmp_path / "ints.jsonl"  # integer labels are fine: 1 -> "1"
+    ints.write_text("".join(json.dumps({"text": f"text {i}", "label": i % 2}) + "\n" for i in range(12)))
+    assert custom.read_labelled(ints).labels == ["0", "1"]
