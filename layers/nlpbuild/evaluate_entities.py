@@ -14,15 +14,12 @@ evaluation only, news / reviews / support / business; neither model was trained 
 
 from __future__ import annotations
 
-import json
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 from .evaluate import HELDOUT, REPO_ROOT
 from .recipes import read_jsonl
-from .train_entities import TYPES, entity_f1, prf
+from .train_entities import TYPES, entity_f1, prf, run_teacher
 
 SET = HELDOUT / "entities_heldout.jsonl"
 
@@ -76,14 +73,7 @@ def _ours(texts: list[str]) -> tuple[list[list[tuple]], dict]:
 
 
 def _teacher(texts: list[str], log) -> tuple[list[list[tuple]], dict]:
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    from peer_env import ensure_peer_env, run_child
-
-    python = ensure_peer_env(REPO_ROOT, log=log)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "texts.json"
-        path.write_text(json.dumps(texts))
-        out = run_child(python, "peer_quality.py", ["--what", "spacy-ents", "--texts", str(path)])
+    out = run_teacher(texts, log)
     speed = {"batch_texts_per_s": round(len(texts) / out["seconds"], 1),
              "single_texts_per_s": round(len(texts) / out["single_seconds"], 1) if out.get("single_seconds") else None}
     return _spans(out["spans"]), {"versions": out["version"], **speed}

@@ -157,6 +157,13 @@ def corpus(ctx: Context, n_tweets: int, n_generated: int) -> dict[str, list[str]
 
 def teacher_spans(texts: list[str], log=_log) -> tuple[list[list[dict]], dict]:
     """The teacher's entities per text, from the benchmark peer environment."""
+    out = run_teacher(texts, log)
+    return out["spans"], {"versions": out["version"], "seconds": round(out["seconds"], 1)}
+
+
+def run_teacher(texts: list[str], log=_log) -> dict:
+    """``benchmarks/peer_quality.py --what spacy-ents`` on ``texts`` in the peer environment: its JSON output
+    (``spans`` per text, ``version``, ``seconds`` for ``nlp.pipe`` and ``single_seconds`` one text per call)."""
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
     from peer_env import ensure_peer_env, run_child
 
@@ -164,8 +171,7 @@ def teacher_spans(texts: list[str], log=_log) -> tuple[list[list[dict]], dict]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "texts.json"
         path.write_text(json.dumps(texts))
-        out = run_child(python, "peer_quality.py", ["--what", "spacy-ents", "--texts", str(path)])
-    return out["spans"], {"versions": out["version"], "seconds": round(out["seconds"], 1)}
+        return run_child(python, "peer_quality.py", ["--what", "spacy-ents", "--texts", str(path)])
 
 
 # -- pieces and tags -----------------------------------------------------------------------------------------
