@@ -26,7 +26,6 @@ import copy
 import json
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -165,13 +164,9 @@ def run_teacher(texts: list[str], log=_log) -> dict:
     """``benchmarks/peer_quality.py --what spacy-ents`` on ``texts`` in the peer environment: its JSON output
     (``spans`` per text, ``version``, ``seconds`` for ``nlp.pipe`` and ``single_seconds`` one text per call)."""
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    from peer_env import ensure_peer_env, run_child
+    from peer_env import ensure_peer_env, peer_quality
 
-    python = ensure_peer_env(REPO_ROOT, log=log)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "texts.json"
-        path.write_text(json.dumps(texts))
-        return run_child(python, "peer_quality.py", ["--what", "spacy-ents", "--texts", str(path)])
+    return peer_quality(ensure_peer_env(REPO_ROOT, log=log), "spacy-ents", texts)
 
 
 # -- pieces and tags -----------------------------------------------------------------------------------------
@@ -192,26 +187,13 @@ def piece_tags(offsets: list[tuple[int, int]], spans: list[dict]) -> list[int]:
 
 
 def decode(tags: list[int], offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
-    """Entity spans (start, end, type) in characters from piece tags: a span starts at a B (or at an I whose type
-    differs from the open span's) and grows over following I pieces of its type."""
-    spans: list[list] = []
-    for tag, (s, e) in zip(tags, offsets):
-        name = TAGS[tag]
-        if e <= s:
-            continue
-        if name == "O":
-            if spans:
-                spans[-1][3] = False  # an O closes the open span
-            continue
-        kind = name[2:]
-        if name.startswith("I-") and spans and spans[-1][2] == kind and spans[-1][3]:
-            spans[-1][1] = e
-            continue
-        spans.append([s, e, kind, True])
-    out = []
-    for s, e, kind, _ in spans:
-        out.append((s, e, kind))
-    return out
+    """Entity spans (start, end, type) in characters from piece tags (``nlpserve.tasks.bio.spans``; empty pieces
+    are skipped)."""
+    from nlpserve.tasks import bio
+
+    kept = [(tag, o) for tag, o in zip(tags, offsets) if o[1] > o[0]]
+    spans = bio.spans([t for t, _ in kept], [1.0] * len(kept), [o for _, o in kept], TAGS)
+    return [(start, end, kind) for start, end, kind, _ in spans]
 
 
 def entity_f1(gold: list[list[tuple]], pred: list[list[tuple]]) -> dict:
@@ -280,18 +262,26 @@ class Student:
         return self.head(self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state)
 
 
-def predict(student: Student, encoded, idx: list[int], cls_id: int, sep_id: int) -> list[list[tuple]]:
+def predict(student: Student, encoded, idx: list[int], cls_id: int, sep_id: int, texts: list[str],
+            tok) -> list[list[tuple]]:
+    """The student's spans (start, end, type) for ``texts[i]``, i in ``idx``, decoded as ``/v1/entities`` decodes
+    them (``nlpserve.tasks.bio``: word-mean distributions, BIO-constrained best path)."""
     import torch
+    from nlpserve.tasks import bio
 
     out: dict[int, list[tuple]] = {}
     lengths = [len(e[0]) for e in encoded]
     with torch.no_grad():
         for chunk in _batches(idx, lengths, 64, None):
             ids, mask, types, _ = _feeds(encoded, chunk, cls_id, sep_id)
-            tags = student.logits(ids, mask, types).argmax(-1).numpy()
+            probs = torch.softmax(student.logits(ids, mask, types), dim=-1).numpy()
             for r, i in enumerate(chunk):
-                n = len(encoded[i][0])
-                out[i] = decode(list(tags[r, 1 : n + 1]), encoded[i][1])
+                pieces, offsets = encoded[i]
+                keep = [k for k, (s, e) in enumerate(offsets) if e > s]
+                continuation = [tok.id_to_token(pieces[k]).startswith("##") for k in keep]
+                spans = bio.decode(texts[i], [offsets[k] for k in keep], probs[r, [k + 1 for k in keep]], TAGS,
+                                   continuation)
+                out[i] = [(start, end, kind) for start, end, kind, _ in spans]
     return [out[i] for i in idx]
 
 
@@ -348,7 +338,7 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
                 log(f"epoch {epoch}: step {seen}/{per_epoch}, loss {total / 100:.4f}, {time.perf_counter() - t0:.0f}s")
                 total = 0.0
         student.bert.eval()
-        agreement = entity_f1([gold[i] for i in dev], predict(student, encoded, dev, cls_id, sep_id))
+        agreement = entity_f1([gold[i] for i in dev], predict(student, encoded, dev, cls_id, sep_id, texts, tok))
         entry = {"epoch": epoch, "seconds": round(time.perf_counter() - t0), "dev_agreement": agreement}
         history.append(entry)
         log(f"epoch {epoch}: dev agreement with the teacher {json.dumps(agreement)}")

@@ -6,8 +6,9 @@ EVENT, WORK_OF_ART, LAW, LANGUAGE, DATE, TIME, PERCENT, MONEY, QUANTITY, ORDINAL
 
 Long texts are read in overlapping windows of the bundle's length (32 pieces shared); each word piece takes the
 tag of the window where it sits furthest from an edge, so a text gets the same entities whatever its length.
-Spans come from the BIO tags (an I of another type than the open span starts a new one; an O closes it) and
-carry exact character offsets (``text[start:end]``) and a score: the mean probability of their pieces' tags.
+Spans come from the BIO tags decoded by ``bio.decode``: word pieces of one word share the word's mean
+distribution, and the tag sequence is the most probable one that obeys BIO (an I-X only after B-X or I-X). They
+carry exact character offsets (``text[start:end]``) and a score: the mean probability of their words' tags.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from nlpserve import config
 from nlpserve.errors import InvalidInput
+from nlpserve.tasks import bio
 from nlpserve.tasks.base import LanguageGuardParams, Task, TaskResult, softmax
 from nlpserve.text import check_param_strings
 
@@ -53,6 +55,10 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
     document_level = True
     windowed = True
 
+    def _continues(self, piece_id: int) -> bool:
+        """Whether the tokenizer marks this piece as continuing a word (WordPiece "##")."""
+        return (self.bundle.tokenizer.id_to_token(piece_id) or "").startswith("##")
+
     def _run(self, texts: list[str], params: EntitiesParams) -> list[EntitiesResult]:
         if params.types:
             unknown = sorted(set(params.types) - set(TYPES))
@@ -68,9 +74,9 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
         for text, windows in zip(texts, per_text):
             rows = logits[k : k + len(windows)]
             k += len(windows)
-            pieces = _best_pieces(windows, rows)
+            offsets, probs, continuation = _best_pieces(windows, rows, self._continues)
             spans = []
-            for start, end, kind, score in _spans(pieces, labels):
+            for start, end, kind, score in bio.decode(text, offsets, probs, labels, continuation):
                 if kind in wanted and score >= params.min_score:
                     spans.append(GeneralEntity(type=kind, text=text[start:end], start=start, end=end,
                                                score=round(score, 4)))
@@ -78,10 +84,10 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
         return out
 
 
-def _best_pieces(windows, rows) -> list[tuple[int, int, int, float]]:
-    """(start, end, tag, probability) per word piece in text order, each from the window where it sits furthest
-    from an edge."""
-    best: dict[tuple[int, int], tuple[int, int, float]] = {}  # offsets -> (distance, tag, probability)
+def _best_pieces(windows, rows, continues) -> tuple[list[tuple[int, int]], np.ndarray, list[bool]]:
+    """Offsets of the text's word pieces in text order, their [pieces, labels] probabilities and whether each
+    continues a word (``continues(id)``), each piece read from the window where it sits furthest from an edge."""
+    best: dict[tuple[int, int], tuple[int, np.ndarray, int]] = {}  # offsets -> (distance, probabilities, id)
     for window, logits in zip(windows, rows):
         probs = softmax(np.asarray(logits, dtype=np.float32), axis=-1)
         n = len(window.ids)
@@ -90,24 +96,10 @@ def _best_pieces(windows, rows) -> list[tuple[int, int, int, float]]:
             if offsets[1] <= offsets[0]:
                 continue
             distance = min(pos - 1, n - 2 - pos)
-            tag = int(probs[pos].argmax())
             if offsets not in best or distance > best[offsets][0]:
-                best[offsets] = (distance, tag, float(probs[pos, tag]))
-    return [(s, e, tag, p) for (s, e), (_, tag, p) in sorted(best.items())]
-
-
-def _spans(pieces, labels: list[str]) -> list[tuple[int, int, str, float]]:
-    out: list[list] = []  # [start, end, type, probabilities, open]
-    for start, end, tag, prob in pieces:
-        name = labels[tag] if tag < len(labels) else "O"
-        if name == "O":
-            if out:
-                out[-1][4] = False
-            continue
-        kind = name[2:]
-        if name.startswith("I-") and out and out[-1][4] and out[-1][2] == kind:
-            out[-1][1] = end
-            out[-1][3].append(prob)
-            continue
-        out.append([start, end, kind, [prob], True])
-    return [(s, e, kind, float(np.mean(ps))) for s, e, kind, ps, _ in out]
+                best[offsets] = (distance, probs[pos], window.ids[pos])
+    ordered = sorted(best.items())
+    if not ordered:
+        return [], np.zeros((0, rows[0].shape[-1] if rows else 0), np.float32), []
+    return ([tuple(o) for o, _ in ordered], np.stack([p for _, (_, p, _) in ordered]),
+            [continues(piece) for _, (_, _, piece) in ordered])

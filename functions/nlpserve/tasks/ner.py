@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 from nlpserve import config
 from nlpserve.errors import InvalidInput
 from nlpserve.runtime import WINDOW_OVERLAP, EncodedText, plan_windows
-from nlpserve.tasks import recognizers
+from nlpserve.tasks import bio, recognizers
 from nlpserve.tasks.base import DocumentOutput, Task, TaskParams, TaskResult, softmax
 from nlpserve.text import Normalized, check_param_strings, normalize_for_matching
 
@@ -147,17 +147,11 @@ def word_average(text: str, rows: np.ndarray, spans: list[tuple[int, int]]) -> n
     """
     if len(spans) < 2:
         return rows
-    starts = [0]  # first piece of each word: a piece continues a word when it touches the previous piece
-    for k in range(1, len(spans)):  # and alphanumerics meet on both sides of the join
-        start, prev_end = spans[k][0], spans[k - 1][1]
-        if not (start == prev_end and text[start].isalnum() and text[prev_end - 1].isalnum()):
-            starts.append(k)
+    starts = bio.word_starts(text, spans)
     if len(starts) == len(spans):
         return rows
-    bounds = np.asarray(starts)
-    sizes = np.diff(np.append(bounds, len(spans)))
-    means = np.add.reduceat(rows, bounds, axis=0) / sizes[:, None].astype(rows.dtype)
-    return np.repeat(means, sizes, axis=0)
+    sizes = np.diff(np.append(np.asarray(starts), len(spans)))
+    return np.repeat(bio.word_means(rows, starts), sizes, axis=0)
 
 
 def decode_tokens(rows: np.ndarray, labels: list[str], spans: list[tuple[int, int]]) -> list[_Token]:
