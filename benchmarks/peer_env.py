@@ -186,6 +186,15 @@ def run_child(python: Path, script: str, args: list[str], env: dict | None = Non
         return json.loads(out.read_text())
 
 
+def peer_quality(python: Path, what: str, texts: list[str]) -> dict:
+    """``peer_quality.py --what WHAT`` on ``texts`` (passed through a temporary JSON file) in one fresh child of
+    the peer environment: its JSON output. Raises RuntimeError as ``run_child`` does."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "texts.json"
+        path.write_text(json.dumps(texts))
+        return run_child(python, "peer_quality.py", ["--what", what, "--texts", str(path)])
+
+
 def _peer(python: Path, args: list[str]) -> dict:
     """One fresh peer.py process, isolated from the project's venv and offline for the model hub."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}

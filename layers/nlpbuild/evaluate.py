@@ -250,19 +250,12 @@ def evaluate_ner(peers: bool, log) -> dict:
 
 def vader_scores(log) -> dict[str, list[dict]]:
     """VADER's polarity scores for every sentiment held-out text, run in the benchmark peer environment."""
-    import tempfile
-
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    from peer_env import ensure_peer_env, run_child  # benchmarks/: the one place the peer venv is managed
+    from peer_env import ensure_peer_env, peer_quality  # benchmarks/: the one place the peer venv is managed
 
     python = ensure_peer_env(REPO_ROOT, log=log)
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in SENTIMENT_SETS:
-            path = Path(tmp) / f"{name}.json"
-            path.write_text(json.dumps([r["text"] for r in read_jsonl(HELDOUT / f"{name}.jsonl")]))
-            out[name] = run_child(python, "peer_quality.py", ["--what", "vader", "--texts", str(path)])["scores"]
-    return out
+    return {name: peer_quality(python, "vader", [r["text"] for r in read_jsonl(HELDOUT / f"{name}.jsonl")])["scores"]
+            for name in SENTIMENT_SETS}
 
 
 def evaluate_language(peers: bool, log) -> dict:
@@ -273,9 +266,9 @@ def evaluate_language(peers: bool, log) -> dict:
                   "texts of the other held-out sets", "ours": evaluate_language.ours()}
     if peers:
         sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-        from peer_env import ensure_peer_env, run_child
+        from peer_env import ensure_peer_env, peer_quality
 
-        out["peer"] = evaluate_language.peer(ensure_peer_env(REPO_ROOT, log=log), run_child, log)
+        out["peer"] = evaluate_language.peer(ensure_peer_env(REPO_ROOT, log=log), peer_quality, log)
     return out
 
 
@@ -341,8 +334,8 @@ def render(report: dict) -> str:
                 f"{rows[k]['tfidf_accuracy']:.3f}" for k in ("5", "10", "25", "100")) + " |")
     if "entities" in report:
         e = report["entities"]
-        lines += ["", "| general entities (hand-labelled test split) | exact P | exact R | exact F1 | overlap F1 | "
-                      "texts/s, one per call | texts/s, batched |", "|---|---|---|---|---|---|---|"]
+        lines += ["", ("| general entities (hand-labelled test split) | exact P | exact R | exact F1 | overlap F1 | "
+                      "texts/s, one per call | texts/s, batched |"), "|---|---|---|---|---|---|---|"]
         for who, title in (("student", "ours: distilled MiniLM, int8 ONNX"), ("teacher", "spaCy en_core_web_sm")):
             if who in e:
                 m, sp = e[who]["vs_gold"], e[who]["speed"]

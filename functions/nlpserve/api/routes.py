@@ -13,13 +13,13 @@ of the raw model rate on the same texts.
 import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from nlpserve import __version__, config
-from nlpserve import catalog
+from nlpserve import __version__, catalog, config
 from nlpserve.api.body import JsonBodyRoute
 from nlpserve.api.schemas import (
     ErrorResponse,
@@ -33,7 +33,6 @@ from nlpserve.api.schemas import (
 from nlpserve.errors import NlpError, TooManyItems, UnknownTask
 from nlpserve.runtime import registry
 from nlpserve.tasks import TASKS, family_members, get_task, load_pipeline
-
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
@@ -69,30 +68,31 @@ def _json(model: BaseModel, started: float) -> Response:
     )
 
 
+def _respond(name: str, body: Any, Response_: type, started: float) -> Response:
+    """Run task ``name`` on a request body; the task's response with its model and timing."""
+    task = get_task(name)
+    results = task.run(_inputs_list(body.inputs), body.parameters)
+    model_name, model_version = task.model_ref()
+    return _json(Response_(task=name, model=ModelRef(name=model_name, version=model_version), results=results),
+                 started)
+
+
+def _register(router: APIRouter, path: str, endpoint: Callable, Response_: type, task_cls: type, name: str,
+              operation_id: str) -> None:
+    router.add_api_route(path, endpoint, methods=["POST"], response_model=Response_,
+                         response_model_exclude_none=True, responses=ERROR_RESPONSES, summary=task_cls.description,
+                         name=name, operation_id=operation_id)
+
+
 def _add_task_route(router: APIRouter, name: str) -> None:
     task_cls = TASKS[name]
     Request_ = request_model(task_cls)
     Response_ = TaskResponse[task_cls.Result]  # type: ignore[name-defined]
 
     async def endpoint(body: Request_) -> Response:  # type: ignore[valid-type]
-        started = time.perf_counter()
-        task = get_task(name)
-        results = task.run(_inputs_list(body.inputs), body.parameters)
-        model_name, model_version = task.model_ref()
-        model = ModelRef(name=model_name, version=model_version)
-        return _json(Response_(task=name, model=model, results=results), started)
+        return _respond(name, body, Response_, time.perf_counter())
 
-    router.add_api_route(
-        f"/{name}",
-        endpoint,
-        methods=["POST"],
-        response_model=Response_,
-        response_model_exclude_none=True,
-        responses=ERROR_RESPONSES,
-        summary=task_cls.description,
-        name=name,
-        operation_id=f"run_{name}",
-    )
+    _register(router, f"/{name}", endpoint, Response_, task_cls, name, f"run_{name}")
 
 
 def _add_family_route(router: APIRouter, family: catalog.TaskFamily) -> None:
@@ -107,23 +107,10 @@ def _add_family_route(router: APIRouter, family: catalog.TaskFamily) -> None:
         if not family.is_member(name):
             raise UnknownTask(f"'{model}' is not a model name (1-40 lower-case letters, digits and '-')",
                               details=[{"model": model}])
-        task = get_task(name)
-        results = task.run(_inputs_list(body.inputs), body.parameters)
-        model_name, model_version = task.model_ref()
-        return _json(Response_(task=name, model=ModelRef(name=model_name, version=model_version), results=results),
-                     started)
+        return _respond(name, body, Response_, started)
 
-    router.add_api_route(
-        family.route.path.removeprefix("/v1"),
-        endpoint,
-        methods=["POST"],
-        response_model=Response_,
-        response_model_exclude_none=True,
-        responses=ERROR_RESPONSES,
-        summary=task_cls.description,
-        name=family.prefix + "model",
-        operation_id=f"run_{family.prefix.strip('-')}_custom",
-    )
+    _register(router, family.route.path.removeprefix("/v1"), endpoint, Response_, task_cls, family.prefix + "model",
+              f"run_{family.prefix.strip('-')}_custom")
 
 
 def task_router(names: list[str]) -> APIRouter:
