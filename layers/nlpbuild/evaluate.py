@@ -342,6 +342,10 @@ def render(report: dict) -> str:
                 lines.append(f"| {title} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
                              f"{e[who]['vs_gold_overlap']['f1']:.3f} | {sp['single_texts_per_s']} | "
                              f"{sp['batch_texts_per_s']} |")
+        if "teacher_with_our_conventions" in e:
+            m, o = e["teacher_with_our_conventions"]["vs_gold"], e["teacher_with_our_conventions"]["vs_gold_overlap"]
+            lines.append(f"| spaCy en_core_web_sm + our span conventions | {m['precision']:.3f} | "
+                         f"{m['recall']:.3f} | {m['f1']:.3f} | {o['f1']:.3f} | | |")
         if "student_vs_teacher_agreement" in e:
             lines.append(f"| student vs teacher (agreement) | | | {e['student_vs_teacher_agreement']['f1']:.3f} | | | |")
     return "\n".join(lines)

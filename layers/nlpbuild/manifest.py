@@ -84,6 +84,7 @@ def write_manifest(bundle_dir: Path, fields: dict, inputs_hash: str) -> dict:
         "labels": fields.get("labels"),
         "embedding_dim": fields.get("embedding_dim"),
         **({"oos_threshold": fields["oos_threshold"]} if fields.get("oos_threshold") is not None else {}),
+        **({"token_types": fields["token_types"]} if fields.get("token_types", "segment") != "segment" else {}),
         "description": fields["description"],
         "source": fields["source"],
         "quantization": fields.get("quantization"),

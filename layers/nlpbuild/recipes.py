@@ -626,7 +626,7 @@ class EntitiesRecipe(Recipe):
         from . import lora
         from .export import INPUT_NAMES, load_encoder
         from .parity import session
-        from .train_entities import TAGS, generate
+        from .train_entities import TAGS, generate, shape_types
 
         _, spec = ctx.minilm_identity()
         arrays = lora.load(self.weights)
@@ -637,6 +637,10 @@ class EntitiesRecipe(Recipe):
         t0 = time.perf_counter()
         bert = load_encoder(ctx.minilm_dir, THREADS).bert
         merged = lora.merge(bert, arrays)
+        shapes = arrays.get("embeddings.word_shape")  # token types = word shapes (train_entities.Student)
+        if shapes is not None:
+            bert.embeddings.token_type_embeddings = torch.nn.Embedding.from_pretrained(torch.from_numpy(shapes))
+            bert.config.type_vocab_size = len(shapes)
         head = torch.nn.Linear(bert.config.hidden_size, len(labels))
         head.weight.data = torch.from_numpy(arrays["head.coef"])
         head.bias.data = torch.from_numpy(arrays["head.intercept"])
@@ -672,11 +676,12 @@ class EntitiesRecipe(Recipe):
         texts = ctx.parity_texts()[:200] + generate(200, seed=99)
         same = total = 0
         with torch.no_grad():
-            for enc in ctx.tokenizer.encode_batch(texts):
+            for text, enc in zip(texts, ctx.tokenizer.encode_batch(texts)):
                 n = min(len(enc.ids), self.max_length)
+                types = shape_types(ctx.tokenizer, text, enc.ids, enc.offsets) if shapes is not None else [0] * len(enc.ids)
                 feed = {"input_ids": np.array([enc.ids[:n]], dtype=np.int64),
                         "attention_mask": np.ones((1, n), dtype=np.int64),
-                        "token_type_ids": np.zeros((1, n), dtype=np.int64)}
+                        "token_type_ids": np.array([types[:n]], dtype=np.int64)}
                 ref = model(*(torch.from_numpy(feed[k]) for k in INPUT_NAMES)).numpy().argmax(-1)
                 got = sess.run(["logits"], feed)[0].argmax(-1)
                 same += int((ref == got).sum())
@@ -696,6 +701,7 @@ class EntitiesRecipe(Recipe):
                "url": MINILM_SOURCE["url"]}
         return {"name": self.name, "kind": "token-classification", "inputs": list(INPUT_NAMES), "output": "logits",
                 "max_length": self.max_length, "labels": labels, "embedding_dim": None,
+                "token_types": "word_shape" if shapes is not None else "segment",
                 "description": "General named entities (18 OntoNotes types), BIO tags from all-MiniLM-L6-v2 with "
                                "a token head distilled from spaCy en_core_web_sm, int8.",
                 "source": src, "quantization": quant, "quality": quality}

@@ -40,6 +40,7 @@ TYPES = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK
          "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
 TAGS = ("O", *(f"{p}-{t}" for t in TYPES for p in ("B", "I")))
 MAX_PIECES = 126  # + [CLS] [SEP] = 128
+SHAPES = 4  # word shapes as token types: lower, capitalised, all caps, mixed (nlpserve.tasks.bio.shape)
 RANK, ALPHA = 16, 32.0
 LR_ADAPTERS, LR_HEAD, WEIGHT_DECAY = 1e-3, 3e-3, 0.01
 BATCH = 32
@@ -214,10 +215,26 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def _encode(tok, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+def shape_types(tok, text: str, ids: list[int], offsets: list[tuple[int, int]]) -> list[int]:
+    """token_type_ids for pieces ``ids`` of ``text`` as ``/v1/entities`` feeds them: each piece's word shape
+    (``nlpserve.tasks.bio.word_shapes``); 0 for pieces without characters ([CLS], [SEP])."""
+    from nlpserve.tasks import bio
+
+    kept = [k for k, (s, e) in enumerate(offsets) if e > s]
+    shapes = bio.word_shapes(text, [tuple(offsets[k]) for k in kept],
+                             [tok.id_to_token(ids[k]).startswith("##") for k in kept])
+    types = [0] * len(ids)
+    for k, value in zip(kept, shapes):
+        types[k] = value
+    return types
+
+
+def _encode(tok, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]], list[int]]]:
+    """Per text: piece ids, offsets and their token types (``shape_types``), cut to ``MAX_PIECES``."""
     out = []
-    for enc in tok.encode_batch(texts, add_special_tokens=False):
-        out.append((enc.ids[:MAX_PIECES], [tuple(o) for o in enc.offsets[:MAX_PIECES]]))
+    for text, enc in zip(texts, tok.encode_batch(texts, add_special_tokens=False)):
+        ids, offsets = enc.ids[:MAX_PIECES], [tuple(o) for o in enc.offsets[:MAX_PIECES]]
+        out.append((ids, offsets, shape_types(tok, text, ids, offsets)))
     return out
 
 
@@ -235,18 +252,24 @@ def _feeds(encoded, idx, cls_id: int, sep_id: int, tags=None):
     width = max(len(encoded[i][0]) for i in idx) + 2
     ids = torch.zeros((len(idx), width), dtype=torch.long)
     mask = torch.zeros_like(ids)
+    types = torch.zeros_like(ids)
     target = torch.full_like(ids, -100)
     for r, i in enumerate(idx):
         pieces = [cls_id, *encoded[i][0], sep_id]
         ids[r, : len(pieces)] = torch.tensor(pieces)
         mask[r, : len(pieces)] = 1
+        types[r, 1 : len(pieces) - 1] = torch.tensor(encoded[i][2])
         if tags is not None:
             target[r, 1 : len(pieces) - 1] = torch.tensor(tags[i])
-    return ids, mask, torch.zeros_like(ids), target
+    return ids, mask, types, target
 
 
 class Student:
-    """BertModel + Linear(hidden, len(TAGS)): logits [batch, seq, tags]."""
+    """BertModel + Linear(hidden, len(TAGS)): logits [batch, seq, tags].
+
+    The uncased encoder cannot see capitals, which mark names; its token-type embedding table (2 rows, segment A/B,
+    unused for single texts) becomes ``SHAPES`` rows that start as copies of row 0 and are trained: the
+    token_type_ids are each piece's word shape (``nlpserve.tasks.bio.word_shapes``)."""
 
     def __init__(self, minilm_dir: Path, threads: int = 2):
         import torch
@@ -254,6 +277,12 @@ class Student:
         from .export import load_encoder
 
         self.bert = load_encoder(minilm_dir, threads=threads).bert
+        old = self.bert.embeddings.token_type_embeddings
+        self.shapes = torch.nn.Embedding(SHAPES, old.embedding_dim)
+        with torch.no_grad():
+            self.shapes.weight.copy_(old.weight[:1].expand(SHAPES, -1))
+        self.bert.embeddings.token_type_embeddings = self.shapes
+        self.bert.config.type_vocab_size = SHAPES
         self.head = torch.nn.Linear(self.bert.config.hidden_size, len(TAGS))
         torch.nn.init.normal_(self.head.weight, std=0.02)
         torch.nn.init.zeros_(self.head.bias)
@@ -276,7 +305,7 @@ def predict(student: Student, encoded, idx: list[int], cls_id: int, sep_id: int,
             ids, mask, types, _ = _feeds(encoded, chunk, cls_id, sep_id)
             probs = torch.softmax(student.logits(ids, mask, types), dim=-1).numpy()
             for r, i in enumerate(chunk):
-                pieces, offsets = encoded[i]
+                pieces, offsets, _ = encoded[i]
                 keep = [k for k, (s, e) in enumerate(offsets) if e > s]
                 continuation = [tok.id_to_token(pieces[k]).startswith("##") for k in keep]
                 spans = bio.decode(texts[i], [offsets[k] for k in keep], probs[r, [k + 1 for k in keep]], TAGS,
@@ -286,7 +315,7 @@ def predict(student: Student, encoded, idx: list[int], cls_id: int, sep_id: int,
 
 
 def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: int = 12000, n_generated: int = 6000,
-          epochs: int = 3, log=_log) -> dict:
+          epochs: int = 4, log=_log) -> dict:
     import torch
 
     started = time.perf_counter()
@@ -300,8 +329,8 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
     tok = ctx.tokenizer
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     encoded = _encode(tok, texts)
-    tags = [piece_tags(off, sp) for (_, off), sp in zip(encoded, spans)]
-    gold = [decode(t, off) for t, (_, off) in zip(tags, encoded)]  # the teacher's spans as pieces can express
+    tags = [piece_tags(off, sp) for (_, off, _), sp in zip(encoded, spans)]
+    gold = [decode(t, off) for t, (_, off, _) in zip(tags, encoded)]  # the teacher's spans as pieces can express
     rng = random.Random(SEED)
     order = list(range(len(texts)))
     rng.shuffle(order)
@@ -313,7 +342,9 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
         p.requires_grad = False
     adapters = lora.attach(student.bert, RANK, ALPHA, seed=SEED)
     params = [p for m in adapters.values() for p in (m.A, m.B)]
+    student.shapes.weight.requires_grad = True
     opt = torch.optim.AdamW([{"params": params, "lr": LR_ADAPTERS},
+                             {"params": [student.shapes.weight], "lr": LR_ADAPTERS, "weight_decay": 0.0},
                              {"params": student.head.parameters(), "lr": LR_HEAD}], weight_decay=WEIGHT_DECAY)
     lengths = [len(e[0]) for e in encoded]
     per_epoch = (len(train_idx) + BATCH - 1) // BATCH
@@ -343,7 +374,9 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
         history.append(entry)
         log(f"epoch {epoch}: dev agreement with the teacher {json.dumps(agreement)}")
         if best is None or agreement["f1"] > best[0]["dev_agreement"]["f1"]:
-            best = (entry, lora.state(adapters, RANK, ALPHA), copy.deepcopy(student.head.state_dict()))
+            best = (entry, {**lora.state(adapters, RANK, ALPHA),
+                            "embeddings.word_shape": student.shapes.weight.detach().numpy().astype(np.float32).copy()},
+                    copy.deepcopy(student.head.state_dict()))
 
     chosen, adapter_arrays, head_state = best
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -354,8 +387,8 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
         "tags": list(TAGS),
         "teacher": teacher,
         "method": f"hard-label distillation: BIO piece tags from the teacher's spans; rank-{RANK} LoRA (alpha {ALPHA}) "
-                  f"on the {len(adapters)} linear layers + a token head, AdamW (adapters lr {LR_ADAPTERS}, head lr "
-                  f"{LR_HEAD}), batch {BATCH}, {epochs} epochs, 6 % warm-up + linear decay, max {MAX_PIECES} pieces; "
+                  f"on the {len(adapters)} linear layers + a token head + {SHAPES} word-shape token-type rows, AdamW "
+                  f"(adapters and shape rows lr {LR_ADAPTERS}, head lr {LR_HEAD}), batch {BATCH}, {epochs} epochs, 6 % warm-up + linear decay, max {MAX_PIECES} pieces; "
                   "best dev-agreement epoch kept",
         "data": {"sources": {k: len(v) for k, v in sources.items()}, "train": len(train_idx), "dev": len(dev),
                  "teacher_entities": int(sum(map(len, spans))), "generated_templates": len(TEMPLATES),
@@ -378,7 +411,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=DATA_DIR, help="where entities_lora.npz/.json go")
     p.add_argument("--tweets", type=int, default=12000)
     p.add_argument("--generated", type=int, default=6000)
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=4)
 
 
 def run(args) -> int:

@@ -94,3 +94,38 @@ def test_training_targets_round_trip_through_the_shared_span_decoder():
     spans = [{"start": 0, "end": 12, "type": "PERSON"}, {"start": 18, "end": 21, "type": "MONEY"},
              {"start": 25, "end": 31, "type": "GPE"}]
     assert decode(piece_tags(offsets, spans), offsets) == [(0, 12, "PERSON"), (18, 21, "MONEY"), (25, 31, "GPE")]
+
+
+@pytest.mark.parametrize("word, want", [
+    ("berlin", bio.LOWER), ("2024", bio.LOWER), ("€320", bio.LOWER), ("Berlin", bio.CAPITALISED),
+    ("McDonald", bio.CAPITALISED), ("I", bio.CAPITALISED), ("NASA", bio.ALL_CAPS), ("CA$", bio.ALL_CAPS),
+    ("iPhone", bio.MIXED), ("Ärzte", bio.CAPITALISED), ("ÉCOLE", bio.ALL_CAPS),
+])
+def test_word_shape(word, want):
+    assert bio.shape(word) == want
+
+
+def test_every_piece_carries_its_whole_words_shape():
+    text = "Albarossa and NASA"
+    offsets = [(0, 4), (4, 8), (8, 9), (10, 13), (14, 18)]
+    assert bio.word_shapes(text, offsets, [False, True, True, False, False]) == [1, 1, 1, 0, 2]
+
+
+@pytest.mark.parametrize("text, span, kind, want", [
+    ("paid $18 today", (6, 8), "MONEY", "$18"),
+    ("a CA$4 million deal", (5, 14), "MONEY", "CA$4 million"),
+    ("only €320", (6, 9), "MONEY", "€320"),
+    ("the European Central Bank said", (0, 25), "ORG", "European Central Bank"),
+    ("at The Golden Gate Bridge", (3, 25), "FAC", "Golden Gate Bridge"),
+    ("Graham Pettifer's car", (0, 17), "PERSON", "Graham Pettifer"),
+    ("Graham Pettifer’s car", (0, 17), "PERSON", "Graham Pettifer"),
+    ("then the weekend", (5, 16), "DATE", "weekend"),
+    ("theatre tickets", (0, 7), "ORG", "theatre"),  # only the word "the" is dropped
+    ("ok the x", (3, 6), "ORG", "the"),  # a span that is only "the" is left alone
+    ("18 $", (0, 2), "CARDINAL", "18"),
+])
+def test_entity_span_conventions(text, span, kind, want):
+    from nlpserve.tasks.entities import conventions
+
+    start, end = conventions(text, *span, kind)
+    assert text[start:end] == want

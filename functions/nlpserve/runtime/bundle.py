@@ -47,6 +47,8 @@ class EncodedText:
     ids: list[int]
     offsets: list[tuple[int, int]]
     truncated: bool
+    #: token_type_ids for the graph (one per id) when the bundle reads them (``Manifest.token_types``); else zeros
+    type_ids: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -133,13 +135,16 @@ class Bundle:
             width = max(len(items[i]) for i in chunk)
             input_ids = np.full((len(chunk), width), self.pad_id, dtype=np.int64)
             attention = np.zeros((len(chunk), width), dtype=np.int64)
+            types = np.zeros((len(chunk), width), dtype=np.int64)
             for row, i in enumerate(chunk):
                 n = len(items[i])
                 input_ids[row, :n] = items[i].ids
                 attention[row, :n] = 1
+                if items[i].type_ids is not None:
+                    types[row, :n] = items[i].type_ids
             feed = {"input_ids": input_ids, "attention_mask": attention}
             if "token_type_ids" in self._input_names:
-                feed["token_type_ids"] = np.zeros_like(input_ids)
+                feed["token_type_ids"] = types
             feed = {k: v for k, v in feed.items() if k in self._input_names}
             (output,) = self.session.run([self.manifest.output], feed)
             per_token = output.ndim == 3

@@ -39,6 +39,9 @@ class Manifest(BaseModel):
     embedding_dim: int | None = None
     #: sequence classifiers with an 'oos' label: the default out-of-scope rejection threshold (top probability)
     oos_threshold: float | None = None
+    #: what the graph reads from token_type_ids: "segment" (BERT's sentence A/B, always 0 here) or "word_shape"
+    #: (each piece's word: 0 lower-case or no letters, 1 capitalised, 2 all capitals, 3 mixed; ``tasks.bio``)
+    token_types: Literal["segment", "word_shape"] = "segment"
     description: str = ""
     source: Source = Field(default_factory=Source)
     quantization: str | None = None

@@ -40,6 +40,30 @@ def word_starts(text: str, offsets: Sequence[tuple[int, int]],
     return starts
 
 
+LOWER, CAPITALISED, ALL_CAPS, MIXED = 0, 1, 2, 3
+
+
+def shape(word: str) -> int:
+    """The case shape of a word: ``LOWER`` (also no letters), ``CAPITALISED`` ("Berlin", "McDonald", "I"),
+    ``ALL_CAPS`` ("NASA": two or more letters, all capitals) or ``MIXED`` ("iPhone", "eBay")."""
+    letters = [c for c in word if c.isalpha()]
+    if not letters or not any(c.isupper() for c in letters):
+        return LOWER
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return ALL_CAPS
+    return CAPITALISED if letters[0].isupper() else MIXED
+
+
+def word_shapes(text: str, offsets: Sequence[tuple[int, int]], continuation: Sequence[bool] | None = None) -> list[int]:
+    """One ``shape`` per piece: the shape of the word it belongs to (``word_starts``), so "##ross" in "Albarossa"
+    is ``CAPITALISED``. An uncased encoder reads these as token_type_ids (``Manifest.token_types``) to see case."""
+    starts = word_starts(text, offsets, continuation)
+    out: list[int] = []
+    for s, e in zip(starts, [*starts[1:], len(offsets)]):
+        out.extend([shape(text[offsets[s][0] : offsets[e - 1][1]])] * (e - s))
+    return out
+
+
 def word_means(rows: np.ndarray, starts: Sequence[int]) -> np.ndarray:
     """[pieces, labels] -> [words, labels]: the mean distribution of each word's pieces."""
     if len(rows) == 0:
