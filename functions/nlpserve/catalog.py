@@ -46,6 +46,8 @@ class TaskEntry:
     ``incoming/<name>/``; ``documents``: also whole documents under ``incoming/<name>/docs/`` (None: no
     document mode); ``languages``: the ISO 639-1 codes its model was trained on (None: any language). A text
     detected as another language is flagged in its result (``language``) or, on request, rejected (422).
+    ``uses``: other tasks whose pipelines this one calls on request (``entities`` merges ``ner``'s personal data
+    with ``include_personal_data``); their bundles load in the same function.
     """
 
     name: str
@@ -56,6 +58,7 @@ class TaskEntry:
     documents: Documents | None = None
     languages: tuple[str, ...] | None = None
     path: str | None = None  # the API path, when it is not /v1/<name>
+    uses: tuple[str, ...] = ()
 
     @property
     def route(self) -> Route:
@@ -105,7 +108,7 @@ TASKS: tuple[TaskEntry, ...] = (
               documents=Documents(False, ".result.json"), languages=_EN),
     TaskEntry("language", "language:LanguageTask", None, "language"),
     # General entities: a token classifier distilled from spaCy's en_core_web_sm (English).
-    TaskEntry("entities", "entities:EntitiesTask", "entities", "entities", languages=_EN),
+    TaskEntry("entities", "entities:EntitiesTask", "entities", "entities", languages=_EN, uses=("ner",)),
 )
 
 #: A custom model's name: 1-40 characters, lower-case letters and digits, words joined by single '-' (it is part
@@ -167,10 +170,16 @@ def function_pipelines(function: str) -> tuple[str, ...]:
     return tuple(t for t in function_tasks(function) if entry(t).pipeline)
 
 
-def function_bundle(function: str) -> str | None:
-    """The one model bundle an API function loads (None: its model is in the runtime layer)."""
-    (bundle,) = {entry(t).bundle for t in function_tasks(function)}
-    return bundle
+def task_bundles(task: str) -> tuple[str, ...]:
+    """The model bundles a task loads: its own and those of the tasks it ``uses``, in ``BUNDLES`` order."""
+    t = entry(task)
+    return _in_bundle_order({b for name in (task, *t.uses) if (b := entry(name).bundle)})
+
+
+def function_bundles(function: str) -> tuple[str, ...]:
+    """The model bundles (layers) an API function loads, in ``BUNDLES`` order (empty: its model is in the runtime
+    layer, as ``language``'s is)."""
+    return _in_bundle_order({b for t in function_tasks(function) for b in task_bundles(t)})
 
 
 def bundle_of(task: str) -> str | None:
@@ -191,8 +200,9 @@ def document_tasks() -> frozenset[str]:
 class FunctionSpec:
     """One Lambda function: the tasks it serves, its API routes and the model bundles (layers) it loads.
 
-    API functions load one bundle (``bundle``); the batch function loads every batch task's bundle; the
-    metadata function none. Read by the layer builder (size check) and the CDK app (functions, routes, layers).
+    API functions load their tasks' bundles (``function_bundles``); the batch function loads every batch task's
+    bundle; the metadata function none. Read by the layer builder (size check) and the CDK app (functions, routes,
+    layers).
     """
 
     name: str
@@ -204,13 +214,6 @@ class FunctionSpec:
     def handler(self) -> str:
         return f"nlpserve.handlers.{self.name}.handler"
 
-    @property
-    def bundle(self) -> str | None:
-        """The one bundle of an API function (None for the metadata function); ValueError for several."""
-        if len(self.bundles) > 1:
-            raise ValueError(f"function {self.name!r} loads {len(self.bundles)} bundles: {self.bundles}")
-        return self.bundles[0] if self.bundles else None
-
 
 def _in_bundle_order(bundles: set[str]) -> tuple[str, ...]:
     return tuple(b for b in BUNDLES if b in bundles)
@@ -221,12 +224,12 @@ def function_specs() -> tuple[FunctionSpec, ...]:
     function, then the batch function."""
     api = tuple(
         FunctionSpec(name, tasks, (*(entry(t).route for t in tasks), *(f.route for f in FAMILIES if f.function == name)),
-                     tuple(filter(None, [function_bundle(name)])))
+                     function_bundles(name))
         for name, tasks in functions().items()
     )
     batch = tuple(t.name for t in TASKS if t.batch)
     return (*api, FunctionSpec(META_FUNCTION, (), META_ROUTES, ()),
-            FunctionSpec(BATCH_FUNCTION, batch, (), _in_bundle_order({b for t in batch if (b := bundle_of(t))})))
+            FunctionSpec(BATCH_FUNCTION, batch, (), _in_bundle_order({b for t in batch for b in task_bundles(t)})))
 
 
 def function_spec(name: str) -> FunctionSpec:

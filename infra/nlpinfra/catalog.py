@@ -36,5 +36,5 @@ def served_tasks(functions: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 def bundles_for(functions: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """Distinct model bundles needed by the given task functions, in ``BUNDLES`` order."""
-    needed = {TASK_FUNCTIONS[name].bundle for name in functions}
+    needed = {b for name in functions for b in TASK_FUNCTIONS[name].bundles}
     return tuple(b for b in BUNDLES if b in needed)

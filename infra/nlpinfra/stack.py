@@ -13,7 +13,7 @@ from aws_cdk import CfnOutput, Size, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from nlpserve.catalog import CUSTOM_CLASSIFIERS
+from nlpserve.catalog import CUSTOM_CLASSIFIERS, bundle_of
 
 from . import artifacts
 from .catalog import BATCH_HANDLER, META_FUNCTION, NON_BATCH_TASKS, TASK_FUNCTIONS, bundles_for, served_tasks
@@ -54,27 +54,26 @@ def model_catalog(config: ServiceConfig) -> list[dict[str, Any]]:
     without a model bundle (language) has none: its model is in the runtime layer, so the meta function reads
     its card directly."""
     entries = []
-    for fn in config.tasks:
-        bundle = TASK_FUNCTIONS[fn].bundle
+    for task in served_tasks(config.tasks):
+        bundle = bundle_of(task)
         if bundle is None:
             continue
         manifest: dict[str, Any] = {}
-        path = Path(config.models_dir) / str(bundle) / "manifest.json"
+        path = Path(config.models_dir) / bundle / "manifest.json"
         if path.is_file():
             try:
                 manifest = json.loads(path.read_text())
             except ValueError:
                 manifest = {}
         source = manifest.get("source") or {}
-        for task in TASK_FUNCTIONS[fn].tasks:
-            entries.append(
-                {
-                    "task": task,
-                    "bundle": bundle,
-                    "version": manifest.get("version"),
-                    "license": source.get("license") if isinstance(source, dict) else None,
-                }
-            )
+        entries.append(
+            {
+                "task": task,
+                "bundle": bundle,
+                "version": manifest.get("version"),
+                "license": source.get("license") if isinstance(source, dict) else None,
+            }
+        )
     return entries
 
 
@@ -211,7 +210,7 @@ class NlpServiceStack(Stack):
                 f"{name.capitalize()}Function",
                 name,
                 spec.handler,
-                [spec.bundle] if spec.bundle else [],
+                list(spec.bundles),
                 config.function_settings(name),
                 {"NLP_TASKS": ",".join(spec.tasks)},
                 f"nlpserve API: {', '.join('/v1/' + t for t in spec.tasks)}",

@@ -805,7 +805,7 @@ def function_specs(tasks: Iterable[str] | None = None) -> list[FunctionSpec]:
         on = tuple(t for t in spec.tasks if t in enabled)
         if spec.tasks and not on:
             continue
-        bundles = tuple(sorted({b for t in on if (b := TASK_BUNDLES[t])}))
+        bundles = tuple(b for b in catalog.BUNDLES if any(b in catalog.task_bundles(t) for t in on))
         specs.append(dataclasses.replace(spec, tasks=on, bundles=bundles))
     return specs
 

@@ -12,6 +12,7 @@ from nlpserve.lambda_context import LocalContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 NEWS = "Northwind Bank opened an office in Lagos on Monday, hiring 40 engineers for $2 million."
+CONTACT = "Jane Doe from Northwind Bank wrote to jane.doe@example.com from Lagos on Monday."
 
 
 def _event(body: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +70,12 @@ def test_batch_scores_entities_files(batch_env, models_dir):
     batch_env.drain(make_handler(batch_env))
     rows = {r["id"]: r for r in batch_env.jsonl("results/entities/news.jsonl")}
     assert {"PERSON", "GPE"} <= {e["type"] for e in rows["b"]["entities"]}
+    # personal data merged on request, through the file's params
+    batch_env.put("incoming/entities/contact.jsonl", json.dumps({"id": "c", "text": CONTACT}) + "\n",
+                  Metadata={"params": json.dumps({"include_personal_data": True})})
+    batch_env.drain(make_handler(batch_env))
+    (row,) = batch_env.jsonl("results/entities/contact.jsonl")
+    assert {"personal_data", "general"} == {e["category"] for e in row["entities"]}
 
 
 def test_the_cli_predicts_entities(models_dir):
@@ -78,3 +85,30 @@ def test_the_cli_predicts_entities(models_dir):
     result = CliRunner().invoke(app, ["predict", "entities", NEWS, "-p", 'types=["GPE","DATE"]'])
     assert result.exit_code == 0, result.output
     assert {e["type"] for e in json.loads(result.output)[0]["entities"]} == {"GPE", "DATE"}
+
+
+
+def test_personal_data_is_merged_on_request(handler):
+    status, body = _call(handler, {"inputs": CONTACT})
+    assert status == 200 and {e["category"] for e in body["results"][0]["entities"]} == {"general"}
+    status, body = _call(handler, {"inputs": CONTACT, "parameters": {"include_personal_data": True}})
+    entities = body["results"][0]["entities"]
+    assert status == 200
+    found = {(e["category"], e["type"], e["text"]) for e in entities}
+    assert {("personal_data", "EMAIL", "jane.doe@example.com"), ("general", "GPE", "Lagos")} <= found
+    assert any(c == "personal_data" and t in ("GIVEN_NAME", "SURNAME") for c, t, _ in found)
+    # in text order, exact offsets, and nothing general left inside the e-mail address
+    assert [e["start"] for e in entities] == sorted(e["start"] for e in entities)
+    for e in entities:
+        assert CONTACT[e["start"] : e["end"]] == e["text"]
+    email = CONTACT.index("jane.doe@")
+    assert not [e for e in entities if e["category"] == "general" and email <= e["start"] < email + 20]
+
+
+def test_the_cli_merges_personal_data(models_dir):
+    from nlpserve.cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["predict", "entities", CONTACT, "-p", "include_personal_data=true"])
+    assert result.exit_code == 0, result.output
+    assert "EMAIL" in {e["type"] for e in json.loads(result.output)[0]["entities"]}

@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match
 from infra_support import JWT_ISSUER, Synth
 from nlpinfra.artifacts import LAMBDA_UNZIPPED_LIMIT_BYTES
 from nlpinfra.catalog import ALL_TASK_FUNCTIONS, META_FUNCTION, TASK_FUNCTIONS
+from nlpserve import catalog as nlp_catalog
 
 pytestmark = pytest.mark.slow
 
@@ -86,16 +87,15 @@ def test_functions_run_python_312_arm64_by_default_and_x86_64_on_request(
     assert len(runtime_layers) == 1 and runtime_layers[0]["CompatibleArchitectures"] == ["x86_64"]
 
 
-def test_each_api_function_has_the_runtime_layer_and_only_its_own_model_layer(full_synth: Synth) -> None:
+def test_each_api_function_has_the_runtime_layer_and_only_its_own_model_layers(full_synth: Synth) -> None:
     functions = service_functions(full_synth)
     for name, spec in TASK_FUNCTIONS.items():
         descriptions = sorted(layer_descriptions(full_synth, functions[name]))
         assert descriptions[-1].startswith("nlpserve runtime (python 3.12, arm64)")
-        if spec.bundle is None:  # the language function: its model is inside the runtime layer
-            assert len(descriptions) == 1, descriptions
-            continue
-        assert len(descriptions) == 2, descriptions
-        assert f"nlpserve model bundle '{spec.bundle}'" in descriptions[0]
+        # language: no model layer (its model is inside the runtime layer); entities: its own and ner's
+        assert len(descriptions) == 1 + len(spec.bundles), descriptions
+        for bundle in spec.bundles:
+            assert any(f"nlpserve model bundle '{bundle}'" in d for d in descriptions), (name, descriptions)
     assert [d.split()[1] for d in layer_descriptions(full_synth, functions["meta"])] == ["runtime"]
 
 
@@ -147,7 +147,8 @@ def test_function_environment_matches_the_handlers_contract(full_synth: Synth) -
             assert key in env
     meta_env = functions["meta"]["Properties"]["Environment"]["Variables"]
     catalog = json.loads(meta_env["NLP_MODEL_CATALOG"])
-    assert {e["task"] for e in catalog} == {t for spec in TASK_FUNCTIONS.values() if spec.bundle for t in spec.tasks}
+    assert {e["task"] for e in catalog} == {t for spec in TASK_FUNCTIONS.values() for t in spec.tasks
+                                            if nlp_catalog.bundle_of(t)}
     assert {e["task"]: e["license"] for e in catalog}["redact"] == "CC-BY-4.0"
     assert all(e["version"] == "1.0.0" for e in catalog)
 

@@ -32,8 +32,13 @@ def test_the_catalogue_is_consistent():
     assert len(set(names)) == len(names)
     assert {t.bundle for t in catalog.TASKS} - {None} <= set(catalog.BUNDLES)
     for function in catalog.functions():
-        catalog.function_bundle(function)  # one bundle per function (a model layer each)
         assert catalog.function_pipelines(function), f"{function} has no pipeline of its own"
+        # a function loads its tasks' bundles and those of the tasks they use, nothing else
+        assert set(catalog.function_bundles(function)) == {
+            b for t in catalog.function_tasks(function) for u in (t, *catalog.entry(t).uses)
+            if (b := catalog.bundle_of(u))}
+    for task in catalog.TASKS:
+        assert set(task.uses) <= set(names) and task.name not in task.uses
 
 
 def test_every_pipeline_is_the_catalogues_and_loads_its_bundle():
@@ -76,7 +81,7 @@ def test_the_layer_and_model_builders_agree():
     specs = {s.name: s.bundles for s in layers.function_specs()}
     assert set(specs) == {*catalog.functions(), catalog.META_FUNCTION, catalog.BATCH_FUNCTION}
     for function in catalog.functions():
-        assert specs[function] == tuple(filter(None, [catalog.function_bundle(function)]))
+        assert specs[function] == catalog.function_bundles(function)
     assert specs[catalog.META_FUNCTION] == ()
     assert set(specs[catalog.BATCH_FUNCTION]) == set(catalog.BUNDLES)
 
@@ -88,7 +93,7 @@ def test_the_cdk_app_agrees():
     assert set(infra.TASK_FUNCTIONS) == set(catalog.functions())
     for name, spec in infra.TASK_FUNCTIONS.items():
         assert spec.tasks == catalog.function_tasks(name)
-        assert spec.bundle == catalog.function_bundle(name)
+        assert spec.bundles == catalog.function_bundles(name)
         assert {r.path for r in spec.routes} == {catalog.entry(t).route.path for t in spec.tasks} | {
             f.route.path for f in catalog.FAMILIES if f.function == name}
         assert spec.handler == f"nlpserve.handlers.{name}.handler"

@@ -205,12 +205,12 @@ def test_function_specs_follow_the_architecture_table():
         "embed": ("embed",),
         "summarize": ("embed",),
         "language": (),  # py3langid's model is inside the runtime layer
-        "entities": ("entities",),
+        "entities": ("ner", "entities"),  # include_personal_data merges /v1/ner's entities
         "meta": (),
-        "batch": ("classify", "embed", "entities", "ner", "sentiment"),
+        "batch": ("embed", "classify", "sentiment", "ner", "entities"),
     }
     some = {s.name: s.bundles for s in L.function_specs(["sentiment", "redact"])}
-    assert some == {"sentiment": ("sentiment",), "ner": ("ner",), "meta": (), "batch": ("ner", "sentiment")}
+    assert some == {"sentiment": ("sentiment",), "ner": ("ner",), "meta": (), "batch": ("sentiment", "ner")}
     with pytest.raises(L.LayerBuildError, match="unknown task"):
         L.function_specs(["translate"])
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
@@ -37,6 +38,10 @@ TYPES = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK
 class EntitiesParams(LanguageGuardParams):
     types: list[str] | None = Field(None, description=f"Only these entity types (of {', '.join(TYPES)}).")
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop entities whose score is below this.")
+    include_personal_data: bool = Field(
+        False, description="Also return /v1/ner's personal-data entities (GIVEN_NAME, EMAIL, IBAN, ...) with "
+                           "category 'personal_data', merged in text order; `types` and `min_score` do not apply "
+                           "to them (they use /v1/ner's defaults).")
 
     _types_unicode = field_validator("types", mode="before")(check_param_strings)
 
@@ -47,6 +52,9 @@ class GeneralEntity(BaseModel):
     start: int = Field(description="Character offset of the first character.")
     end: int = Field(description="Character offset after the last character: text[start:end].")
     score: float = Field(description="Mean probability of the entity's word-piece tags.")
+    category: Literal["general", "personal_data"] = Field(
+        "general", description="general: this model's 18 types; personal_data: from /v1/ner "
+                               "(include_personal_data).")
 
 
 class EntitiesResult(TaskResult):
@@ -101,7 +109,29 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
                     spans.append(GeneralEntity(type=kind, text=text[start:end], start=start, end=end,
                                                score=round(score, 4)))
             out.append(EntitiesResult(entities=spans, windows=len(windows)))
+        if params.include_personal_data:
+            for result, personal in zip(out, self._personal_data(texts)):
+                result.entities = merge(result.entities, personal)
         return out
+
+    def _personal_data(self, texts: list[str]) -> list[list[tuple[GeneralEntity, bool]]]:
+        """/v1/ner's entities of each text (its bundle loads on first use) as ``personal_data`` entities, each with
+        whether a pattern found it (an e-mail, URL, IP, card, ...)."""
+        from nlpserve.tasks import get_task
+        from nlpserve.tasks.ner import NerParams
+
+        found = get_task("ner").entities(texts, NerParams().min_score)  # type: ignore[attr-defined]
+        return [[(GeneralEntity(type=e.type, text=e.text, start=e.start, end=e.end, score=e.score,
+                                category="personal_data"), e.source == "pattern") for e in row] for row in found]
+
+
+def merge(general: list[GeneralEntity], personal: list[tuple[GeneralEntity, bool]]) -> list[GeneralEntity]:
+    """Both lists in text order (start, then longer first). A general entity inside a value a pattern found
+    (``jane`` PERSON inside ``jane.doe@example.com``) is part of that value and is dropped; overlapping model
+    entities are both kept (``Jane Doe`` is a PERSON and a GIVEN_NAME + SURNAME)."""
+    values = [(e.start, e.end) for e, by_pattern in personal if by_pattern]
+    kept = [g for g in general if not any(s <= g.start and g.end <= e for s, e in values)]
+    return sorted([*kept, *(e for e, _ in personal)], key=lambda e: (e.start, -e.end, e.category))
 
 
 _LEADING_THE = re.compile(r"(?:the|The|THE)\s+")
