@@ -97,21 +97,31 @@ def test_score_cli_scores_a_whole_document_through_the_tasks_document_mode(model
     text = "\n\n".join([paragraph] * 12)  # ~72 kB: more than one request's 40 kB, so two or more segments
     src = tmp_path / "contract.md"
     src.write_text(text, encoding="utf-8")
-    out = tmp_path / "out.json"
-    result = CliRunner().invoke(batch_app, ["score", task, str(src), "--document", "--out", str(out), "--no-progress"])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(batch_app, ["score", task, str(src), "--document", "--no-progress"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output.strip().splitlines()[-1])["segments"] >= 2
-    report = json.loads(out.read_text())
+    line = json.loads(result.output.strip().splitlines()[-1])
+    assert line["segments"] >= 2
+    # the S3 path's layout (docs/BATCH.md): the redacted text and its report next to it, or the report alone
     if task == "redact":
-        assert len(report["text"]) > 0 and "415-555-0100" not in report["text"] and "Maria Keller" not in report["text"]
+        assert line["outputs"] == {"text": "results/redact/docs/contract.md",
+                                   "report": "results/redact/docs/contract.md.entities.json"}
+        redacted = (tmp_path / line["outputs"]["text"]).read_text()
+        report = json.loads((tmp_path / line["outputs"]["report"]).read_text())
+        assert redacted and "415-555-0100" not in redacted and "Maria Keller" not in redacted
         assert report["entity_count"] == len(report["entities"]) >= 12 * 40 * 2
         for ent in report["entities"]:
             assert text[ent["start"]:ent["end"]] == ent["text"]  # offsets into the whole document
-            assert report["text"][ent["redacted_start"]:ent["redacted_end"]] == f"[{ent['type']}]"
+            assert redacted[ent["redacted_start"]:ent["redacted_end"]] == f"[{ent['type']}]"
     else:
+        assert line["outputs"] == {"report": "results/summarize/docs/contract.md.result.json"}
+        report = json.loads((tmp_path / line["outputs"]["report"]).read_text())
         assert report["sentences"] and report["total_sentences"] == 12 * 40 * 4
         for sent in report["sentences"]:
             assert text[sent["start"]:sent["end"]] == sent["text"]
+    out = tmp_path / "elsewhere" / "mine.txt"  # --out names the first output
+    result = CliRunner().invoke(batch_app, ["score", task, str(src), "--document", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0 and out.is_file(), result.output
 
 
 @pytest.mark.parametrize("args,message", [

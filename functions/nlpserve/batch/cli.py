@@ -43,7 +43,7 @@ def score(
     from nlpserve.batch.documents import score_document
     from nlpserve.batch.engine import RecordEngine
     from nlpserve.batch.errors import PermanentFileError
-    from nlpserve.batch.keys import Format, parse_input_key
+    from nlpserve.batch.keys import Format, output_keys, parse_input_key
     from nlpserve.batch.readers import ReadOptions, RecordReader, open_gzip, read_document
     from nlpserve.batch.writers import LocalWriter
 
@@ -81,11 +81,19 @@ def score(
         except NlpError as err:
             typer.echo(json.dumps(err.to_dict()), err=True)
             raise typer.Exit(2) from err
-        result = scored.report if scored.text is None else {"text": scored.text, **scored.report}
-        target = out or Path("results") / task / (file.name + ".json")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-        typer.echo(json.dumps({"document": str(file), "segments": scored.segments, "output": str(target),
+        # the S3 path's layout (batch/keys.py): results/<task>/docs/<name> (a rewritten document) and its report
+        # next to it, or the report alone; --out names the first of them
+        keys = output_keys(inp, s, "local")
+        written = {}
+        if keys.entities is not None:  # the task rewrites documents (redact)
+            text_path = out or Path(keys.results)
+            written["text"] = _write_local(text_path, scored.text or "")
+            report_path = text_path.with_name(text_path.name + catalog.entry(task).documents.report_suffix)
+        else:
+            report_path = out or Path(keys.results)
+        written["report"] = _write_local(report_path, json.dumps({"source": str(file), **scored.report},
+                                                                 ensure_ascii=False, indent=1))
+        typer.echo(json.dumps({"document": str(file), "segments": scored.segments, "outputs": written,
                                "wall_s": round(time.time() - started, 3)}))
         return
     name = file.name[:-3] if inp.gzip else file.name
@@ -216,3 +224,9 @@ def upload(
         time.sleep(0.5)
     typer.echo("timed out waiting for the summary", err=True)
     raise typer.Exit(1)
+
+
+def _write_local(path: Path, text: str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
