@@ -5,8 +5,9 @@ evaluation only, news / reviews / support / business; neither model was trained 
 
 * both models against the hand labels: exact-span entity precision / recall / F1 (start, end and type must all
   match), overall and per type, on the test split;
-* the teacher with our span conventions (``nlpserve.tasks.entities.conventions``: no leading "the", no trailing
-  "'s", MONEY with its currency sign) applied to its spans, so the two models are also compared like for like;
+* the teacher with our span post-processing (``nlpserve.tasks.entities.tidy``: the OntoNotes conventions -- no
+  leading "the", no trailing "'s" or punctuation, MONEY with its currency sign -- no overlaps, nothing inside an
+  e-mail address or URL) applied to its spans, so the two models are also compared like for like;
 * student-teacher agreement: the student's entities scored against the teacher's on the same texts;
 * speed: texts per second one text per call (as a request handler runs) and in batches, the student through
   our task pipeline (onnxruntime, int8) and the teacher through ``nlp()`` / ``nlp.pipe`` in the peer
@@ -115,9 +116,10 @@ def evaluate_entities(models_dir: Path, peers: bool, log) -> dict:
                           "per_type": per_type(gold, teacher),
                           "speed": {k: v for k, v in teacher_info.items() if k != "versions"},
                           "versions": teacher_info["versions"]}
-        from nlpserve.tasks.entities import conventions
+        from nlpserve.tasks.entities import tidy
 
-        aligned = [[(*conventions(text, s, e, kind), kind) for s, e, kind in row] for text, row in zip(texts, teacher)]
+        aligned = [[(s, e, kind) for s, e, kind, _ in tidy(text, [(s, e, kind, 1.0) for s, e, kind in row])]
+                   for text, row in zip(texts, teacher)]
         out["teacher_with_our_conventions"] = {"vs_gold": entity_f1(gold, aligned),
                                                "vs_gold_overlap": overlap_f1(gold, aligned),
                                                "per_type": per_type(gold, aligned)}

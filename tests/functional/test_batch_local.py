@@ -129,6 +129,12 @@ def test_score_cli_scores_a_whole_document_through_the_tasks_document_mode(model
     (["score", "classify-nope", "x.jsonl"], "no model 'nope' here"),
     (["score", "sentiment", "x.txt", "--document"], "--document takes a .txt or .md file"),
     (["score", "redact", "x.jsonl", "--document"], "--document takes a .txt or .md file"),
+    # break test (issue 10, part 3): tracebacks, or every record failing one by one on a bad parameter
+    (["score", "entities", "x.csv"], "no 'text' column"),
+    (["score", "entities", "x.jsonl", "--params", "notjson"], "bad --params"),
+    (["score", "entities", "x.jsonl", "--params", '{"types": "GPE"}'], "types: Input should be a valid list"),
+    (["score", "entities", "x.jsonl", "--params", '{"types": ["CITY"]}'], "unknown entity types: CITY"),
+    (["score", "entities", "x.jsonl", "--params", "[1]"], "must be a JSON object"),
 ])
 def test_the_score_cli_refuses_what_it_cannot_score_with_a_json_error(models_dir, tmp_path, args, message):
     """Break test: these were tracebacks (exit 1), or --document was silently ignored."""
@@ -137,6 +143,7 @@ def test_the_score_cli_refuses_what_it_cannot_score_with_a_json_error(models_dir
 
     for name in ("x.jsonl", "x.txt"):
         (tmp_path / name).write_text('{"text": "hello there"}\n' if name.endswith("jsonl") else "Hello there.")
+    (tmp_path / "x.csv").write_text("id,body\n1,hello Berlin\n")
     args = [a if not a.startswith("x.") else str(tmp_path / a) for a in args]
     result = CliRunner().invoke(batch_app, [*args, "--no-progress"])
     assert result.exit_code == 2, result.output

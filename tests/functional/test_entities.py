@@ -76,6 +76,13 @@ def test_batch_scores_entities_files(batch_env, models_dir):
     batch_env.drain(make_handler(batch_env))
     (row,) = batch_env.jsonl("results/entities/contact.jsonl")
     assert {"personal_data", "general"} == {e["category"] for e in row["entities"]}
+    # an unknown type fails the file once as bad_params (break test: every record failed one by one)
+    batch_env.put("incoming/entities/city.jsonl", json.dumps({"id": "c", "text": NEWS}) + "\n",
+                  Metadata={"params": json.dumps({"types": ["CITY"]})})
+    batch_env.drain(make_handler(batch_env))
+    summary = json.loads(batch_env.get("results/entities/city.jsonl.summary.json"))
+    assert summary["status"] == "failed" and summary["file_errors"][0]["reason"] == "bad_params"
+    assert "CITY" in summary["file_errors"][0]["message"]
 
 
 def test_the_cli_predicts_entities(models_dir):
@@ -112,3 +119,46 @@ def test_the_cli_merges_personal_data(models_dir):
     result = CliRunner().invoke(app, ["predict", "entities", CONTACT, "-p", "include_personal_data=true"])
     assert result.exit_code == 0, result.output
     assert "EMAIL" in {e["type"] for e in json.loads(result.output)[0]["entities"]}
+
+
+@pytest.mark.parametrize("variant", [
+    "Ｔｏｙｏｔａ sold ５００ cars in Ｊａｐａｎ in ２０２３.",  # fullwidth
+    "Toyota sold ٥٠٠ cars in Japan in २०२३.",  # Arabic-Indic and Devanagari digits
+])
+def test_text_that_reads_the_same_gets_the_same_entities(handler, variant):
+    """Break test: the README's guarantee (width, digit script) did not hold for entities."""
+    plain = "Toyota sold 500 cars in Japan in 2023."
+    _, a = _call(handler, {"inputs": [plain, variant]})
+    ours, theirs = a["results"]
+    assert [e["type"] for e in theirs["entities"]] == [e["type"] for e in ours["entities"]]
+    assert [(e["start"], e["end"]) for e in theirs["entities"]] == [(e["start"], e["end"]) for e in ours["entities"]]
+    for e in theirs["entities"]:
+        assert variant[e["start"] : e["end"]] == e["text"]
+
+
+BREAK_TEXTS = [
+    "Olaf Scholz flew from Paris to Rome on Monday with $25 million and 10 aides.",
+    "It was sold for HK$10 million. Prices: $1, $2 and $3. We paid C$20 and NZ$30.",
+    "Order #12345 shipped 3,000 units (about 4.5 kg each) at 9:30 a.m. EST on 12 March 2024.",
+    "My Dell XPS 13 stopped charging after the Windows 11 update last Tuesday.",
+    "The meeting with Deloitte is scheduled for 10:30 a.m. on Monday, January 8th.",
+    "Write to angela.merkel@bundestag.de or see https://www.bbc.co.uk/news for details.",
+]
+
+
+def test_spans_never_overlap_cut_a_number_or_end_in_punctuation(handler):
+    """Break test: overlapping MONEY spans, 'about 4.' + '5 kg', spans that were only 'the', 'Monday,'."""
+    _, body = _call(handler, {"inputs": BREAK_TEXTS})
+    for text, result in zip(BREAK_TEXTS, body["results"]):
+        spans = sorted((e["start"], e["end"]) for e in result["entities"])
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), (text, result["entities"])
+        for e in result["entities"]:
+            t = e["text"]
+            assert t.lower() not in ("the", "a", "and", "$") and t[-1] not in ",;:" and t == t.strip(), e
+            assert not (e["end"] < len(text) and text[e["end"] - 1].isdigit() and text[e["end"]] in ".,:"
+                        and text[e["end"] + 1 : e["end"] + 2].isdigit()), ("cuts a number", e)
+            assert not (e["start"] > 1 and text[e["start"]].isdigit() and text[e["start"] - 1] in ".,:"
+                        and text[e["start"] - 2].isdigit()), ("cuts a number", e)
+    email_text = BREAK_TEXTS[-1]
+    address = (email_text.index("angela"), email_text.index(" or"))
+    assert not [e for e in body["results"][-1]["entities"] if address[0] <= e["start"] < address[1]]

@@ -121,11 +121,43 @@ def test_every_piece_carries_its_whole_words_shape():
     ("Graham Pettifer’s car", (0, 17), "PERSON", "Graham Pettifer"),
     ("then the weekend", (5, 16), "DATE", "weekend"),
     ("theatre tickets", (0, 7), "ORG", "theatre"),  # only the word "the" is dropped
-    ("ok the x", (3, 6), "ORG", "the"),  # a span that is only "the" is left alone
+    ("ok the x", (3, 6), "ORG", None),  # a span that is only "the" is no entity
     ("18 $", (0, 2), "CARDINAL", "18"),
+    # break test: trailing words and punctuation, periods, currency codes, combining marks
+    ("Section 230 of the act", (0, 14), "LAW", "Section 230"),
+    ("paid $2 and $3", (5, 12), "MONEY", "$2"),
+    ("on Monday, January 8th", (3, 10), "DATE", "Monday"),
+    ("on 12 March 2024.", (3, 17), "DATE", "12 March 2024"),
+    ("to the U.S.", (7, 11), "GPE", "U.S."),
+    ("at 10:30 a.m.", (3, 13), "TIME", "10:30 a.m."),
+    ("Acme Inc.", (0, 9), "ORG", "Acme Inc."),
+    ("raised CA$4 million", (9, 19), "MONEY", "CA$4 million"),  # the model started at the sign
+    ("raised HK$10 million", (9, 20), "MONEY", "HK$10 million"),
+    ("a NOK 3.1 billion deal", (6, 17), "MONEY", "NOK 3.1 billion"),
+    ("in Paris\u0301 today", (3, 8), "GPE", "Paris\u0301"),
+    (", ", (0, 2), "ORG", None),
 ])
 def test_entity_span_conventions(text, span, kind, want):
     from nlpserve.tasks.entities import conventions
 
-    start, end = conventions(text, *span, kind)
-    assert text[start:end] == want
+    got = conventions(text, *span, kind)
+    assert (text[got[0]:got[1]] if got else None) == want
+
+
+def test_tidy_spans_never_overlap_and_never_sit_inside_an_address():
+    from nlpserve.tasks.entities import tidy
+
+    text = "It was sold for HK$10 million; mail angela.merkel@bundestag.de or see https://bbc.co.uk/news now."
+    spans = [(16, 18, "ORG", 0.9), (18, 19, "MONEY", 0.8), (19, 29, "MONEY", 0.9),  # "HK", "$", "10 million"
+             (36, 42, "PERSON", 0.9), (43, 49, "PERSON", 0.9), (78, 81, "ORG", 0.7)]
+    got = [(text[s:e], kind) for s, e, kind, _ in tidy(text, spans)]
+    assert got == [("HK$10 million", "MONEY")]
+
+
+def test_numbers_with_separators_are_one_word():
+    text = "about 4.5 kg, 3,000 units at 9:30"
+    offsets = [(0, 5), (6, 7), (7, 8), (8, 9), (10, 12), (12, 13), (14, 15), (15, 16), (16, 19), (20, 25),
+               (26, 28), (29, 30), (30, 31), (31, 33)]
+    words = bio.word_starts(text, offsets, join_numbers=True)
+    bounds = [(offsets[s][0], offsets[e - 1][1]) for s, e in zip(words, [*words[1:], len(offsets)])]
+    assert [text[s:e] for s, e in bounds] == ["about", "4.5", "kg", ",", "3,000", "units", "at", "9:30"]

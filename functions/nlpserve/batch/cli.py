@@ -30,7 +30,7 @@ def score(
     out: Path | None = typer.Option(None, "--out", "-o", help="Result JSONL (default results/<task>/<name>.jsonl)."),
     text_field: str | None = typer.Option(None, help="JSONL text field / CSV text column (default: text)."),
     id_field: str | None = typer.Option(None, help="Field carried as the record id (default: id)."),
-    batch_size: int | None = typer.Option(None, help="Texts per model call (default 64)."),
+    batch_size: int | None = typer.Option(None, min=1, help="Texts per model call (default 64)."),
     document: bool = typer.Option(False, "--document", help="Treat a .txt/.md file as ONE document (redact, summarize)."),
     params: str | None = typer.Option(None, help="Task params as JSON, e.g. '{\"sentences\": 5}'."),
     progress: bool = typer.Option(True, help="Show a progress bar on stderr."),
@@ -71,7 +71,18 @@ def score(
                        csv_text_column=text_field or s.csv_text_column, max_text_bytes=text_limit(s, t),
                        max_line_bytes=s.max_line_bytes, keep_text=s.keep_text,
                        csv_max_record_lines=s.csv_max_record_lines)
-    p = t.Params(**json.loads(params)) if params else t.Params()
+    try:
+        raw_params = json.loads(params) if params else {}
+        if not isinstance(raw_params, dict):
+            raise ValueError(f"--params must be a JSON object, got {type(raw_params).__name__}")
+        p = t.Params(**raw_params)
+    except (ValueError, TypeError) as err:  # pydantic's ValidationError and json's JSONDecodeError are ValueErrors
+        from pydantic import ValidationError
+
+        detail = ("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+                  if isinstance(err, ValidationError) else str(err))
+        typer.echo(json.dumps({"error": f"bad --params: {detail}", "error_type": "bad_params"}), err=True)
+        raise typer.Exit(2) from err
     started = time.time()
     if inp.format is Format.DOCUMENT:
         with open(file, "rb") as raw_doc:
@@ -123,6 +134,11 @@ def score(
                 bar.update(bar_id, completed=total)
         else:
             engine.run(RecordReader(fp, inp.format, opts))
+    except PermanentFileError as err:  # the whole file is unusable (a CSV without its text column, ...)
+        results.abort()
+        errors.abort()
+        typer.echo(json.dumps({"error": err.message, "error_type": err.reason}), err=True)
+        raise typer.Exit(2) from err
     except BaseException:
         results.abort()
         errors.abort()

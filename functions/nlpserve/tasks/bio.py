@@ -21,11 +21,16 @@ import numpy as np
 _NEG = -1e9
 
 
-def word_starts(text: str, offsets: Sequence[tuple[int, int]],
-                continuation: Sequence[bool] | None = None) -> list[int]:
+_NUMBER_JOINERS = frozenset(".,:/-")
+
+
+def word_starts(text: str, offsets: Sequence[tuple[int, int]], continuation: Sequence[bool] | None = None,
+                join_numbers: bool = False) -> list[int]:
     """Index of the first piece of each word: a piece continues the previous one's word when the two touch and
     either alphanumerics meet on both sides of the join or the tokenizer marked the piece as a continuation
-    (WordPiece's "##"): "300" "," "000" are three words; "Alba" "##ross" and "€" "##320" are one.
+    (WordPiece's "##"): "Alba" "##ross" and "€" "##320" are one word. With ``join_numbers``, a ".", ",", ":",
+    "/" or "-" between two digits joins them too: "4.5", "3,000", "9:30", "12/03/2024", "1-800" are one word
+    (without it "300" "," "000" are three).
 
     ``offsets``: (start, end) character offsets of non-empty pieces, in text order; ``continuation``: per piece,
     whether the tokenizer continued a word with it (optional).
@@ -35,9 +40,19 @@ def word_starts(text: str, offsets: Sequence[tuple[int, int]],
         start, prev_end = offsets[k][0], offsets[k - 1][1]
         joined = start == prev_end and ((text[start].isalnum() and text[prev_end - 1].isalnum())
                                         or (continuation is not None and continuation[k]))
+        if not joined and join_numbers and start == prev_end:
+            joined = _joins_number(text, offsets, k) or _joins_number(text, offsets, k - 1)
         if not joined:
             starts.append(k)
     return starts
+
+
+def _joins_number(text: str, offsets: Sequence[tuple[int, int]], k: int) -> bool:
+    """Piece k is one joiner character touching a digit on each side, with pieces on both sides."""
+    start, end = offsets[k]
+    return (0 < k < len(offsets) - 1 and end - start == 1 and text[start] in _NUMBER_JOINERS
+            and offsets[k - 1][1] == start and offsets[k + 1][0] == end
+            and text[start - 1].isdigit() and end < len(text) and text[end].isdigit())
 
 
 LOWER, CAPITALISED, ALL_CAPS, MIXED = 0, 1, 2, 3
@@ -54,7 +69,8 @@ def shape(word: str) -> int:
     return CAPITALISED if letters[0].isupper() else MIXED
 
 
-def word_shapes(text: str, offsets: Sequence[tuple[int, int]], continuation: Sequence[bool] | None = None) -> list[int]:
+def word_shapes(text: str, offsets: Sequence[tuple[int, int]],
+                continuation: Sequence[bool] | None = None) -> list[int]:
     """One ``shape`` per piece: the shape of the word it belongs to (``word_starts``), so "##ross" in "Albarossa"
     is ``CAPITALISED``. An uncased encoder reads these as token_type_ids (``Manifest.token_types``) to see case."""
     starts = word_starts(text, offsets, continuation)
@@ -129,17 +145,17 @@ def spans(tags: Sequence[int], probs: Sequence[float], bounds: Sequence[tuple[in
 
 
 def decode(text: str, offsets: Sequence[tuple[int, int]], rows: np.ndarray, labels: Sequence[str],
-           continuation: Sequence[bool] | None = None) -> list[tuple[int, int, str, float]]:
+           continuation: Sequence[bool] | None = None, join_numbers: bool = False) -> list[tuple[int, int, str, float]]:
     """Entity spans of one text from its pieces' probabilities.
 
     ``offsets``: (start, end) of each non-empty piece in text order; ``rows``: [pieces, labels] probabilities;
-    ``continuation``: as in ``word_starts``.
+    ``continuation``, ``join_numbers``: as in ``word_starts``.
     Returns (start, end, type, score) with ``text[start:end]`` the entity and score the mean probability of the
     chosen tags of its words.
     """
     if len(offsets) == 0:
         return []
-    starts = word_starts(text, offsets, continuation)
+    starts = word_starts(text, offsets, continuation, join_numbers)
     words = word_means(np.asarray(rows, dtype=np.float64), starts)
     ends = [*starts[1:], len(offsets)]
     bounds = [(offsets[s][0], offsets[e - 1][1]) for s, e in zip(starts, ends)]

@@ -19,6 +19,7 @@ possessive "'s" is not part of it, and MONEY includes the currency sign or code 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import replace
 from typing import Literal
 
@@ -26,10 +27,9 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from nlpserve import config
-from nlpserve.errors import InvalidInput
 from nlpserve.tasks import bio
 from nlpserve.tasks.base import LanguageGuardParams, Task, TaskResult, softmax
-from nlpserve.text import check_param_strings
+from nlpserve.text import check_param_strings, normalize_for_matching
 
 TYPES = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
          "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL")
@@ -44,6 +44,14 @@ class EntitiesParams(LanguageGuardParams):
                            "to them (they use /v1/ner's defaults).")
 
     _types_unicode = field_validator("types", mode="before")(check_param_strings)
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(value or ()) - set(TYPES))
+        if unknown:
+            raise ValueError(f"unknown entity types: {', '.join(unknown[:10])}; known: {', '.join(TYPES)}")
+        return value
 
 
 class GeneralEntity(BaseModel):
@@ -85,28 +93,26 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
         return [replace(w, type_ids=[shapes.get(tuple(o), 0) for o in w.offsets]) for w in windows]
 
     def _run(self, texts: list[str], params: EntitiesParams) -> list[EntitiesResult]:
-        if params.types:
-            unknown = sorted(set(params.types) - set(TYPES))
-            if unknown:
-                raise InvalidInput(f"unknown entity types: {', '.join(unknown[:10])}; known: {', '.join(TYPES)}",
-                                   details=[{"unknown_types": unknown}])
         labels = self.bundle.manifest.labels or []
-        per_text = self.bundle.encode_windows(texts)
+        norms = [normalize_for_matching(text) for text in texts]  # fullwidth, digits of any script, marks
+        per_text = self.bundle.encode_windows([norm.text for norm in norms])
         if self.bundle.manifest.token_types == "word_shape":
-            per_text = [self._with_shapes(text, windows) for text, windows in zip(texts, per_text)]
+            per_text = [self._with_shapes(norm.text, windows) for norm, windows in zip(norms, per_text)]
         flat = [w for windows in per_text for w in windows]
         logits = self.bundle.run(flat, batch_size=config.settings.batch_size)
         out, k = [], 0
         wanted = set(params.types or TYPES)
-        for text, windows in zip(texts, per_text):
+        for norm, windows in zip(norms, per_text):
             rows = logits[k : k + len(windows)]
             k += len(windows)
             offsets, probs, continuation = _best_pieces(windows, rows, self._continues)
+            found = bio.decode(norm.text, offsets, probs, labels, continuation, join_numbers=True)
             spans = []
-            for start, end, kind, score in bio.decode(text, offsets, probs, labels, continuation):
-                start, end = conventions(text, start, end, kind)
+            for start, end, kind, score in tidy(norm.text, found):
                 if kind in wanted and score >= params.min_score:
-                    spans.append(GeneralEntity(type=kind, text=text[start:end], start=start, end=end,
+                    if norm.text is not norm.original:
+                        start, end = norm.span(start, end)
+                    spans.append(GeneralEntity(type=kind, text=norm.original[start:end], start=start, end=end,
                                                score=round(score, 4)))
             out.append(EntitiesResult(entities=spans, windows=len(windows)))
         if params.include_personal_data:
@@ -136,22 +142,87 @@ def merge(general: list[GeneralEntity], personal: list[tuple[GeneralEntity, bool
 
 _LEADING_THE = re.compile(r"(?:the|The|THE)\s+")
 _POSSESSIVE = ("'s", "\u2019s")
-_CURRENCY_BEFORE = re.compile(r"(?:\b[A-Z]{1,3})?[$\u00a3\u20ac\u00a5\u20b9\u20a9\u20bd]$")  # $ £ € ¥ ₹ ₩ ₽
+_SYMBOLS = "$\u00a3\u20ac\u00a5\u20b9\u20a9\u20bd"  # $ £ € ¥ ₹ ₩ ₽
+#: ISO 4217 codes written before an amount ("NOK 3.1 billion"); a letter prefix glued to a sign ("CA$", "HK$").
+_CODES = ("USD|EUR|GBP|JPY|CNY|CHF|CAD|AUD|NZD|HKD|SGD|INR|NOK|SEK|DKK|PLN|CZK|HUF|ZAR|BRL|MXN|KRW|RUB|TRY|AED|"
+          "SAR|ILS|THB|IDR|PHP|MYR|NGN|KES|EGP")
+_CURRENCY_BEFORE = re.compile(rf"(?:(?:\b[A-Z]{{1,3}})?[{_SYMBOLS}]|\b(?:{_CODES}) ?)$")
+_PREFIX_BEFORE_SIGN = re.compile(r"\b[A-Z]{1,3}$")
+#: Words that do not end a name or amount ("Section 230 of", "$2 and", "Monday to").
+_TRAILING_WORDS = frozenset("and or to of the a an in on at for with by from than".split())
+_TRAILING_CHARS = ",;:!?([{\"'\u201c\u2018-" + _SYMBOLS
+#: Abbreviations whose final period belongs to them (plus initials and dotted forms: "J.", "U.S.", "a.m.").
+_ABBREVIATIONS = frozenset("Inc Co Corp Ltd Jr Sr St Dr Mr Mrs Ms Bros Ave No Mt Ft vs etc".split())
 
 
-def conventions(text: str, start: int, end: int, kind: str) -> tuple[int, int]:
-    """An entity span adjusted to the OntoNotes conventions (module docstring): (start, end) in characters.
-    A span that is only "the" or only "'s" is left as it is."""
-    lead = _LEADING_THE.match(text, start)
+def conventions(text: str, start: int, end: int, kind: str) -> tuple[int, int] | None:
+    """An entity span adjusted to the OntoNotes conventions (module docstring): (start, end) in characters, or
+    None when nothing of an entity is left (a span that was only "the" or a comma).
+
+    In order: spaces and control characters off both edges; a leading "the" off; trailing punctuation, an
+    opening quote or bracket, a currency sign and the function words of ``_TRAILING_WORDS`` off the end,
+    repeatedly; a final period off unless it ends an abbreviation, an initial or a dotted form; a trailing
+    possessive off; combining marks after the end kept with their letter; a MONEY span widened over the currency
+    sign or ISO code written right before it (and over a letter prefix glued to a sign: "CA$").
+    """
+    while start < end and (text[start].isspace() or not text[start].isprintable()):
+        start += 1
+    lead = _LEADING_THE.match(text, start, end)
     if lead and lead.end() < end:
         start = lead.end()
+    while True:
+        before = end
+        while end > start and (text[end - 1].isspace() or text[end - 1] in _TRAILING_CHARS
+                               or not text[end - 1].isprintable()):
+            end -= 1
+        last = text[start:end].rsplit(None, 1)
+        if len(last) == 2 and last[1].lower() in _TRAILING_WORDS:
+            end -= len(last[1])
+        if end == before:
+            break
+    if end > start and text[end - 1] == ".":
+        word = text[start:end - 1].rsplit(None, 1)[-1] if end - 1 > start else ""
+        if not (word in _ABBREVIATIONS or len(word) == 1 or "." in word):
+            end -= 1
     if text[start:end].endswith(_POSSESSIVE) and end - start > 2:
         end -= 2
-    if kind == "MONEY":
-        sign = _CURRENCY_BEFORE.search(text, max(0, start - 4), start)
-        if sign:
-            start = sign.start()
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    if kind == "MONEY" and start < end:
+        if text[start] in _SYMBOLS:
+            prefix = _PREFIX_BEFORE_SIGN.search(text, max(0, start - 3), start)
+            if prefix:
+                start = prefix.start()
+        else:
+            sign = _CURRENCY_BEFORE.search(text, max(0, start - 5), start)
+            if sign:
+                start = sign.start()
+    if start >= end or text[start:end].lower() in _TRAILING_WORDS or not any(c.isalnum() for c in text[start:end]):
+        return None
     return start, end
+
+
+def tidy(text: str, spans: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """Spans after ``conventions``, none inside an e-mail address or URL (``angela`` in
+    ``angela.merkel@bundestag.de`` is part of the address), and none overlapping: where two overlap (a MONEY span
+    widened over a ``$`` that was its own span) the longer is kept. Text order."""
+    from nlpserve.tasks import recognizers
+
+    adjusted = []
+    for start, end, kind, score in spans:
+        fixed = conventions(text, start, end, kind)
+        if fixed is not None:
+            adjusted.append((*fixed, kind, score))
+    if not adjusted:
+        return []
+    blocked = [(m.start, m.end) for m in recognizers.addresses(text)]
+    kept: list[tuple[int, int, str, float]] = []
+    for span in sorted(adjusted, key=lambda x: (x[0] - x[1], -x[3])):  # longest first, then most certain
+        s, e = span[0], span[1]
+        if any(a <= s and e <= b for a, b in blocked) or any(s < ke and ks < e for ks, ke, _, _ in kept):
+            continue
+        kept.append(span)
+    return sorted(kept)
 
 
 def _best_pieces(windows, rows, continues) -> tuple[list[tuple[int, int]], np.ndarray, list[bool]]:

@@ -279,6 +279,14 @@ def _url_end(text: str, start: int, end: int) -> int:
     return end
 
 
+def addresses(text: str) -> list[Match]:
+    """E-mail addresses and URLs in a text already in matching form (the values other entities never sit
+    inside)."""
+    found = _emails(text) if "@" in text else []
+    found += [Match("URL", m.start(), _url_end(text, m.start(), m.end())) for m in _URL.finditer(text)]
+    return found
+
+
 def find_normalized(text: str) -> list[Match]:
     """Every pattern match in a text already in matching form; non-overlapping, earlier and longer first."""
     found: list[Match] = _emails(text) if "@" in text else []
