@@ -108,7 +108,8 @@ TASKS: tuple[TaskEntry, ...] = (
               documents=Documents(False, ".result.json"), languages=_EN),
     TaskEntry("language", "language:LanguageTask", None, "language"),
     # General entities: a token classifier distilled from spaCy's en_core_web_sm (English).
-    TaskEntry("entities", "entities:EntitiesTask", "entities", "entities", languages=_EN, uses=("ner",)),
+    TaskEntry("entities", "entities:EntitiesTask", "entities", "entities", documents=Documents(False, ".entities.json"),
+              languages=_EN, uses=("ner",)),
 )
 
 #: A custom model's name: 1-40 characters, lower-case letters and digits, words joined by single '-' (it is part

@@ -81,7 +81,7 @@ def test_score_cli_exits_3_on_a_cut_off_gzip_with_every_readable_record_scored(s
     assert summary["counts"]["scored"] > 100
 
 
-@pytest.mark.parametrize("task", ["redact", "summarize"])
+@pytest.mark.parametrize("task", ["redact", "summarize", "entities"])
 def test_score_cli_scores_a_whole_document_through_the_tasks_document_mode(models_dir, tmp_path, monkeypatch, task):
     """Issue 10: ``--document`` runs the task's own document mode (``Task.document``), as the S3 ``docs/`` path does,
     segmenting a document longer than one request and keeping offsets into the whole file."""
@@ -113,6 +113,14 @@ def test_score_cli_scores_a_whole_document_through_the_tasks_document_mode(model
         for ent in report["entities"]:
             assert text[ent["start"]:ent["end"]] == ent["text"]  # offsets into the whole document
             assert redacted[ent["redacted_start"]:ent["redacted_end"]] == f"[{ent['type']}]"
+    elif task == "entities":
+        assert line["outputs"] == {"report": "results/entities/docs/contract.md.entities.json"}
+        report = json.loads((tmp_path / line["outputs"]["report"]).read_text())
+        people = [e for e in report["entities"] if e["text"] == "Maria Keller"]
+        assert len(people) >= 12 * 40 * 0.9 and report["by_type"]["PERSON"] >= len(people)
+        assert people[-1]["start"] > 60_000  # offsets into the whole document, past the first segment
+        for ent in report["entities"]:
+            assert text[ent["start"]:ent["end"]] == ent["text"]
     else:
         assert line["outputs"] == {"report": "results/summarize/docs/contract.md.result.json"}
         report = json.loads((tmp_path / line["outputs"]["report"]).read_text())

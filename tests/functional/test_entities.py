@@ -16,8 +16,7 @@ CONTACT = "Jane Doe from Northwind Bank wrote to jane.doe@example.com from Lagos
 
 
 def _event(body: dict[str, Any]) -> dict[str, Any]:
-    event = json.loads((EVENTS / "http_v2_language.json").read_text())
-    event["rawPath"] = event["requestContext"]["http"]["path"] = "/v1/entities"
+    event = json.loads((EVENTS / "http_v2_entities.json").read_text())
     event["body"] = json.dumps(body)
     return event
 
@@ -76,6 +75,13 @@ def test_batch_scores_entities_files(batch_env, models_dir):
     batch_env.drain(make_handler(batch_env))
     (row,) = batch_env.jsonl("results/entities/contact.jsonl")
     assert {"personal_data", "general"} == {e["category"] for e in row["entities"]}
+    # a whole document (break test: docs/ was scored line by line, offsets per line)
+    doc = "\n".join([NEWS] * 3)
+    batch_env.put("incoming/entities/docs/d.txt", doc)
+    batch_env.drain(make_handler(batch_env))
+    report = json.loads(batch_env.get("results/entities/docs/d.txt.entities.json"))
+    lagos = [e for e in report["entities"] if doc[e["start"] : e["end"]] == "Lagos"]  # text left out by default
+    assert [e["start"] for e in lagos] == [k * (len(NEWS) + 1) + NEWS.index("Lagos") for k in range(3)]
     # an unknown type fails the file once as bad_params (break test: every record failed one by one)
     batch_env.put("incoming/entities/city.jsonl", json.dumps({"id": "c", "text": NEWS}) + "\n",
                   Metadata={"params": json.dumps({"types": ["CITY"]})})
@@ -93,6 +99,13 @@ def test_the_cli_predicts_entities(models_dir):
     assert result.exit_code == 0, result.output
     assert {e["type"] for e in json.loads(result.output)[0]["entities"]} == {"GPE", "DATE"}
 
+
+
+def test_the_sample_event_is_served(handler):
+    response = handler(json.loads((EVENTS / "http_v2_entities.json").read_text()), LocalContext())
+    body = json.loads(response["body"])
+    found = {(e["category"], e["type"]) for e in body["results"][0]["entities"]}
+    assert response["statusCode"] == 200 and {("personal_data", "EMAIL"), ("general", "GPE")} <= found
 
 
 def test_personal_data_is_merged_on_request(handler):

@@ -31,7 +31,7 @@ def score(
     text_field: str | None = typer.Option(None, help="JSONL text field / CSV text column (default: text)."),
     id_field: str | None = typer.Option(None, help="Field carried as the record id (default: id)."),
     batch_size: int | None = typer.Option(None, min=1, help="Texts per model call (default 64)."),
-    document: bool = typer.Option(False, "--document", help="Treat a .txt/.md file as ONE document (redact, summarize)."),
+    document: bool = typer.Option(False, "--document", help="Treat a .txt/.md file as ONE document (redact, summarize, entities)."),
     params: str | None = typer.Option(None, help="Task params as JSON, e.g. '{\"sentences\": 5}'."),
     progress: bool = typer.Option(True, help="Show a progress bar on stderr."),
 ) -> None:

@@ -7,7 +7,7 @@
 | NLP_RESULTS_PREFIX         | results/     | results + summary objects                                         |
 | NLP_ERRORS_PREFIX          | errors/      | per-record error reports                                          |
 | NLP_WORK_PREFIX            | _work/       | continuation spill objects (deleted on completion)                |
-| NLP_DOCS_DIR               | docs/        | ``incoming/<task>/docs/...`` = whole documents (redact, summarize)|
+| NLP_DOCS_DIR               | docs/        | ``incoming/<task>/docs/...`` = whole documents (redact, summarize, entities)|
 | NLP_BATCH_SIZE             | 64           | texts per model call                                              |
 | NLP_TEXT_FIELD             | text         | JSONL field holding the text                                      |
 | NLP_CSV_TEXT_COLUMN        | text         | CSV column holding the text                                       |

@@ -21,14 +21,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from nlpserve import config
 from nlpserve.tasks import bio
-from nlpserve.tasks.base import LanguageGuardParams, Task, TaskResult, softmax
+from nlpserve.tasks.base import DocumentOutput, LanguageGuardParams, Task, TaskResult, softmax
 from nlpserve.text import check_param_strings, normalize_for_matching
 
 TYPES = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
@@ -119,6 +120,28 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
             for result, personal in zip(out, self._personal_data(texts)):
                 result.entities = merge(result.entities, personal)
         return out
+
+    def document(self, text: str, spans: Sequence[tuple[int, int]], params: EntitiesParams,  # type: ignore[override]
+                 run_segments: Callable[[], list[EntitiesResult]], *, quote_text: bool = True) -> DocumentOutput:
+        """One document's entities (batch ``incoming/entities/docs/``, ``batch score --document``): each
+        segment's entities with offsets shifted into the whole document, a count per type and per category."""
+        entities: list[dict[str, Any]] = []
+        windows, truncated = 0, False
+        for (start, _end), res in zip(spans, run_segments()):
+            for ent in res.model_dump(mode="json")["entities"]:
+                ent["start"] += start
+                ent["end"] += start
+                if not quote_text:
+                    ent.pop("text", None)
+                entities.append(ent)
+            windows += res.windows
+            truncated = truncated or res.truncated
+        by_type: dict[str, int] = {}
+        for ent in entities:
+            by_type[ent["type"]] = by_type.get(ent["type"], 0) + 1
+        return DocumentOutput(None, {"entities": entities, "entity_count": len(entities),
+                                     "by_type": dict(sorted(by_type.items())), "windows": windows,
+                                     "truncated": truncated})
 
     def _personal_data(self, texts: list[str]) -> list[list[tuple[GeneralEntity, bool]]]:
         """/v1/ner's entities of each text (its bundle loads on first use) as ``personal_data`` entities, each with
