@@ -175,3 +175,12 @@ def test_spans_never_overlap_cut_a_number_or_end_in_punctuation(handler):
     email_text = BREAK_TEXTS[-1]
     address = (email_text.index("angela"), email_text.index(" or"))
     assert not [e for e in body["results"][-1]["entities"] if address[0] <= e["start"] < address[1]]
+
+
+def test_personal_data_on_request_keeps_the_personal_data_budget(handler):
+    """/v1/ner's piece budget (NLP_MAX_NER_PIECES, 10,240) also holds when entities runs its model."""
+    long = "Maria Keller signed the lease in Berlin on Monday for 2,400 euros. " * 700  # ~13k pieces
+    status, _ = _call(handler, {"inputs": long})
+    assert status == 200
+    status, body = _call(handler, {"inputs": long, "parameters": {"include_personal_data": True}})
+    assert status == 413 and body["error_type"] == "request_too_expensive" and "NLP_MAX_NER_PIECES" in body["error"]

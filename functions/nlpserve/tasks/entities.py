@@ -94,6 +94,10 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
         return [replace(w, type_ids=[shapes.get(tuple(o), 0) for o in w.offsets]) for w in windows]
 
     def _run(self, texts: list[str], params: EntitiesParams) -> list[EntitiesResult]:
+        if params.include_personal_data:  # the personal-data model runs too: its own budget applies (413)
+            from nlpserve.tasks import budget, get_task
+
+            budget.check(get_task("ner"), texts, name="entities with include_personal_data")
         labels = self.bundle.manifest.labels or []
         norms = [normalize_for_matching(text) for text in texts]  # fullwidth, digits of any script, marks
         per_text = self.bundle.encode_windows([norm.text for norm in norms])
