@@ -15,6 +15,7 @@ and serving read the model the same way). The steps, each standard for BERT-styl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -89,7 +90,8 @@ def word_means(rows: np.ndarray, starts: Sequence[int]) -> np.ndarray:
     return np.add.reduceat(rows, bounds, axis=0) / sizes[:, None].astype(rows.dtype)
 
 
-def transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+@lru_cache(maxsize=8)
+def transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """BIO constraints as additive scores: ``step[i, j]`` (0 or -1e9) for tag i followed by tag j, and ``first[j]``
     for a sequence starting with tag j. ``I-X`` may only follow ``B-X`` or ``I-X``."""
     step = np.zeros((len(labels), len(labels)))
@@ -110,7 +112,7 @@ def viterbi(log_probs: np.ndarray, labels: Sequence[str]) -> list[int]:
     """
     if len(log_probs) == 0:
         return []
-    step, first = transitions(labels)
+    step, first = transitions(tuple(labels))
     score = first + log_probs[0]
     back = np.zeros((len(log_probs), len(labels)), dtype=np.int64)
     for t in range(1, len(log_probs)):
