@@ -1,0 +1,180 @@
+"""Export an encoder-decoder (seq2seq) model -- Marian (opus-mt) or the T5 family -- to three ONNX graphs that the
+runtime decodes with a key/value cache in numpy + onnxruntime (``nlpserve.runtime.generate``), with no torch at
+run time.
+
+Graphs (the layout of Hugging Face Optimum's ``encoder_model`` / ``decoder_model`` / ``decoder_with_past_model``,
+written here with the legacy TorchScript exporter, ``dynamo=False``, as the other bundles are):
+
+* ``encoder.onnx``: ``input_ids``, ``attention_mask`` [batch, source] -> ``encoder_hidden_states``
+  [batch, source, d_model];
+* ``decoder.onnx`` (the first step): ``decoder_input_ids`` [batch, 1], ``encoder_hidden_states``,
+  ``encoder_attention_mask`` -> ``logits`` [batch, 1, vocab] and, per decoder layer i, ``present.i.self_key`` /
+  ``self_value`` [batch, heads, 1, head_dim] and ``present.i.cross_key`` / ``cross_value``
+  [batch, heads, source, head_dim];
+* ``decoder_with_past.onnx`` (every later step): ``decoder_input_ids`` [batch, 1], ``encoder_attention_mask`` and
+  ``past.i.self_key`` / ``self_value`` / ``cross_key`` / ``cross_value`` -> ``logits`` and the grown
+  ``present.i.self_key`` / ``self_value`` (the cross-attention keys and values never change after step one).
+
+The decoders are thin wrappers that rebuild a transformers ``EncoderDecoderCache`` from the flat tensors, so any
+model whose generation uses that cache (Marian, MarianMT-style BART relatives, T5) exports the same way.
+``torch_generate`` is the reference: tests/functional/test_seq2seq.py checks that the runtime's greedy and beam
+decoders over these graphs reproduce its tokens exactly (int8 quantisation, tokenizers and the bundle manifest are
+the next steps of issue 11).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+OPSET = 17
+ENCODER, DECODER, DECODER_WITH_PAST = "encoder.onnx", "decoder.onnx", "decoder_with_past.onnx"
+CACHE_PARTS = ("self_key", "self_value", "cross_key", "cross_value")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What the runtime needs to know about the model to decode it (goes into the bundle manifest)."""
+
+    family: str  # the transformers model_type: "marian", "t5", ...
+    decoder_layers: int
+    d_model: int
+    vocab_size: int
+    pad_token_id: int
+    eos_token_id: int
+    decoder_start_token_id: int
+    forced_eos_token_id: int | None
+    max_source_positions: int | None  # learned/sinusoidal position tables cap the source length; T5 has none
+
+    def manifest(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def architecture(model) -> Architecture:
+    """The decoding facts of a transformers seq2seq model (``model.config`` and its generation config)."""
+    cfg, gen = model.config, model.generation_config
+    layers = getattr(cfg, "decoder_layers", None) or getattr(cfg, "num_decoder_layers", None) or cfg.num_layers
+    start = gen.decoder_start_token_id if gen.decoder_start_token_id is not None else cfg.decoder_start_token_id
+    eos = gen.eos_token_id if gen.eos_token_id is not None else cfg.eos_token_id
+    if isinstance(eos, list):
+        eos = eos[0]
+    return Architecture(
+        family=cfg.model_type, decoder_layers=int(layers), d_model=int(cfg.d_model), vocab_size=int(cfg.vocab_size),
+        pad_token_id=int(cfg.pad_token_id), eos_token_id=int(eos), decoder_start_token_id=int(start),
+        forced_eos_token_id=getattr(gen, "forced_eos_token_id", None),
+        max_source_positions=getattr(cfg, "max_position_embeddings", None),
+    )
+
+
+def _names(prefix: str, layers: int, parts=CACHE_PARTS) -> list[str]:
+    return [f"{prefix}.{i}.{p}" for i in range(layers) for p in parts]
+
+
+def export(model, out_dir: Path, opset: int = OPSET) -> Architecture:
+    """Write the three fp32 graphs of ``model`` (a transformers seq2seq model in eval mode) to ``out_dir``.
+
+    Raises TypeError when the model's forward does not return an ``EncoderDecoderCache`` (a model family whose
+    generation does not use it cannot be decoded by the runtime)."""
+    import torch
+    from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
+    arch = architecture(model)
+    layers = arch.decoder_layers
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def flat(cache, parts) -> list:
+        if not isinstance(cache, EncoderDecoderCache):
+            raise TypeError(f"{arch.family}: generation does not use an EncoderDecoderCache ({type(cache)})")
+        out = []
+        for i in range(layers):
+            self_layer, cross_layer = cache.self_attention_cache.layers[i], cache.cross_attention_cache.layers[i]
+            tensors = {"self_key": self_layer.keys, "self_value": self_layer.values,
+                       "cross_key": cross_layer.keys, "cross_value": cross_layer.values}
+            out += [tensors[p] for p in parts]
+        return out
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    class FirstStep(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, decoder_input_ids, encoder_hidden_states, encoder_attention_mask):
+            out = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=(encoder_hidden_states,),
+                             attention_mask=encoder_attention_mask, use_cache=True)
+            return (out.logits, *flat(out.past_key_values, CACHE_PARTS))
+
+    class NextStep(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, decoder_input_ids, encoder_attention_mask, *past):
+            cache = EncoderDecoderCache(
+                DynamicCache([(past[4 * i], past[4 * i + 1]) for i in range(layers)]),
+                DynamicCache([(past[4 * i + 2], past[4 * i + 3]) for i in range(layers)]))
+            # the cross-attention keys/values are cached, so the encoder states are never read: a stand-in of
+            # the right shape keeps the model's shape logic happy
+            stand_in = past[2].new_zeros((past[2].shape[0], past[2].shape[2], arch.d_model))
+            out = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=(stand_in,),
+                             attention_mask=encoder_attention_mask, past_key_values=cache, use_cache=True)
+            return (out.logits, *flat(out.past_key_values, ("self_key", "self_value")))
+
+    # wrappers in eval mode: torch.onnx.export restores each wrapper's own mode afterwards, recursively, and a
+    # wrapper left in training mode would switch the model's dropout on
+    encoder, first_step, next_step = Encoder().eval(), FirstStep().eval(), NextStep().eval()
+    ids = torch.tensor([[5, 6, 7, arch.eos_token_id], [8, arch.eos_token_id, arch.pad_token_id, arch.pad_token_id]])
+    ids = ids.clamp(max=arch.vocab_size - 1)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    start = torch.full((2, 1), arch.decoder_start_token_id)
+    batch_source = {0: "batch", 1: "source"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(encoder, (ids, mask), str(out_dir / ENCODER), input_names=["input_ids", "attention_mask"],
+                          output_names=["encoder_hidden_states"], opset_version=opset, dynamo=False,
+                          dynamic_axes={"input_ids": batch_source, "attention_mask": batch_source,
+                                        "encoder_hidden_states": batch_source})
+        hidden = encoder(ids, mask)
+        present = _names("present", layers)
+        cache_axes = {n: {0: "batch", 2: "source" if "cross" in n else "target"} for n in present}
+        torch.onnx.export(first_step, (start, hidden, mask), str(out_dir / DECODER),
+                          input_names=["decoder_input_ids", "encoder_hidden_states", "encoder_attention_mask"],
+                          output_names=["logits", *present], opset_version=opset, dynamo=False,
+                          dynamic_axes={"decoder_input_ids": {0: "batch"}, "encoder_hidden_states": batch_source,
+                                        "encoder_attention_mask": batch_source, "logits": {0: "batch"},
+                                        **cache_axes})
+        first = first_step(start, hidden, mask)
+        past_names = _names("past", layers)
+        grown = _names("present", layers, ("self_key", "self_value"))
+        torch.onnx.export(next_step, (first[0][:, -1:].argmax(-1), mask, *first[1:]),
+                          str(out_dir / DECODER_WITH_PAST),
+                          input_names=["decoder_input_ids", "encoder_attention_mask", *past_names],
+                          output_names=["logits", *grown], opset_version=opset, dynamo=False,
+                          dynamic_axes={"decoder_input_ids": {0: "batch"}, "encoder_attention_mask": batch_source,
+                                        "logits": {0: "batch"},
+                                        **{n: {0: "batch", 2: "source" if "cross" in n else "past"}
+                                           for n in past_names},
+                                        **{n: {0: "batch", 2: "target"} for n in grown}})
+    model.eval()
+    return arch
+
+
+def torch_generate(model, input_ids: np.ndarray, attention_mask: np.ndarray, **kwargs) -> list[list[int]]:
+    """``model.generate`` on token ids (the reference for parity), without the decoder start token."""
+    import torch
+
+    with torch.no_grad():
+        out = model.generate(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
+                             do_sample=False, **kwargs)
+    return [row[1:] for row in out.tolist()]
