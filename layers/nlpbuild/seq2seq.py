@@ -1,25 +1,23 @@
-"""Export an encoder-decoder (seq2seq) model -- Marian (opus-mt) or the T5 family -- to three ONNX graphs that the
+"""Export an encoder-decoder (seq2seq) model -- Marian (opus-mt) or the T5 family -- to two ONNX graphs that the
 runtime decodes with a key/value cache in numpy + onnxruntime (``nlpserve.runtime.generate``), with no torch at
-run time.
+run time. Written with the legacy TorchScript exporter (``dynamo=False``), as the other bundles are:
 
-Graphs (the layout of Hugging Face Optimum's ``encoder_model`` / ``decoder_model`` / ``decoder_with_past_model``,
-written here with the legacy TorchScript exporter, ``dynamo=False``, as the other bundles are):
-
-* ``encoder.onnx``: ``input_ids``, ``attention_mask`` [batch, source] -> ``encoder_hidden_states``
-  [batch, source, d_model];
-* ``decoder.onnx`` (the first step): ``decoder_input_ids`` [batch, 1], ``encoder_hidden_states``,
-  ``encoder_attention_mask`` -> ``logits`` [batch, 1, vocab] and, per decoder layer i, ``present.i.self_key`` /
-  ``self_value`` [batch, heads, 1, head_dim] and ``present.i.cross_key`` / ``cross_value``
-  [batch, heads, source, head_dim];
-* ``decoder_with_past.onnx`` (every later step): ``decoder_input_ids`` [batch, 1], ``encoder_attention_mask`` and
+* ``prefill.onnx``: the encoder and the first decoder step in one graph. ``input_ids``, ``attention_mask``
+  [batch, source] -> ``logits`` [batch, 1, vocab] of the first target token and, per decoder layer i,
+  ``present.i.self_key`` / ``self_value`` [batch, heads, 1, head_dim] and ``present.i.cross_key`` /
+  ``cross_value`` [batch, heads, source, head_dim];
+* ``decoder_with_past.onnx``: every later step. ``decoder_input_ids`` [batch, 1], ``encoder_attention_mask`` and
   ``past.i.self_key`` / ``self_value`` / ``cross_key`` / ``cross_value`` -> ``logits`` and the grown
   ``present.i.self_key`` / ``self_value`` (the cross-attention keys and values never change after step one).
 
-The decoders are thin wrappers that rebuild a transformers ``EncoderDecoderCache`` from the flat tensors, so any
-model whose generation uses that cache (Marian, MarianMT-style BART relatives, T5) exports the same way.
-``torch_generate`` is the reference: tests/functional/test_seq2seq.py checks that the runtime's greedy and beam
-decoders over these graphs reproduce its tokens exactly (int8 quantisation, tokenizers and the bundle manifest are
-the next steps of issue 11).
+Two graphs rather than Optimum's three (encoder / decoder / decoder with past): the encoder states are only ever
+read to make the cross-attention keys and values, so the first step belongs with the encoder, and the shared
+embedding table (a third of an opus-mt model) is stored twice, not three times.
+
+The wrappers rebuild a transformers ``EncoderDecoderCache`` from the flat tensors, so any model whose generation
+uses that cache (Marian, T5) exports the same way. ``torch_generate`` is the reference:
+tests/functional/test_seq2seq.py checks that the runtime's greedy and beam decoders over these graphs reproduce its
+tokens exactly (int8 quantisation, the bundle manifest and the tasks are the next steps of issue 11).
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ from typing import Any
 import numpy as np
 
 OPSET = 17
-ENCODER, DECODER, DECODER_WITH_PAST = "encoder.onnx", "decoder.onnx", "decoder_with_past.onnx"
+PREFILL, DECODER_WITH_PAST = "prefill.onnx", "decoder_with_past.onnx"
 CACHE_PARTS = ("self_key", "self_value", "cross_key", "cross_value")
 
 
@@ -75,7 +73,7 @@ def _names(prefix: str, layers: int, parts=CACHE_PARTS) -> list[str]:
 
 
 def export(model, out_dir: Path, opset: int = OPSET) -> Architecture:
-    """Write the three fp32 graphs of ``model`` (a transformers seq2seq model in eval mode) to ``out_dir``.
+    """Write the two fp32 graphs of ``model`` (a transformers seq2seq model in eval mode) to ``out_dir``.
 
     Raises TypeError when the model's forward does not return an ``EncoderDecoderCache`` (a model family whose
     generation does not use it cannot be decoded by the runtime)."""
@@ -97,22 +95,18 @@ def export(model, out_dir: Path, opset: int = OPSET) -> Architecture:
             out += [tensors[p] for p in parts]
         return out
 
-    class Encoder(torch.nn.Module):
+    class Prefill(torch.nn.Module):
+        """Encoder + first decoder step (the decoder start token)."""
+
         def __init__(self):
             super().__init__()
             self.model = model
 
         def forward(self, input_ids, attention_mask):
-            return self.model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    class FirstStep(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, decoder_input_ids, encoder_hidden_states, encoder_attention_mask):
-            out = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=(encoder_hidden_states,),
-                             attention_mask=encoder_attention_mask, use_cache=True)
+            hidden = self.model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            start = input_ids[:, :1] * 0 + arch.decoder_start_token_id
+            out = self.model(decoder_input_ids=start, encoder_outputs=(hidden,), attention_mask=attention_mask,
+                             use_cache=True)
             return (out.logits, *flat(out.past_key_values, CACHE_PARTS))
 
     class NextStep(torch.nn.Module):
@@ -133,28 +127,21 @@ def export(model, out_dir: Path, opset: int = OPSET) -> Architecture:
 
     # wrappers in eval mode: torch.onnx.export restores each wrapper's own mode afterwards, recursively, and a
     # wrapper left in training mode would switch the model's dropout on
-    encoder, first_step, next_step = Encoder().eval(), FirstStep().eval(), NextStep().eval()
+    prefill, next_step = Prefill().eval(), NextStep().eval()
     ids = torch.tensor([[5, 6, 7, arch.eos_token_id], [8, arch.eos_token_id, arch.pad_token_id, arch.pad_token_id]])
     ids = ids.clamp(max=arch.vocab_size - 1)
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
-    start = torch.full((2, 1), arch.decoder_start_token_id)
     batch_source = {0: "batch", 1: "source"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(encoder, (ids, mask), str(out_dir / ENCODER), input_names=["input_ids", "attention_mask"],
-                          output_names=["encoder_hidden_states"], opset_version=opset, dynamo=False,
-                          dynamic_axes={"input_ids": batch_source, "attention_mask": batch_source,
-                                        "encoder_hidden_states": batch_source})
-        hidden = encoder(ids, mask)
         present = _names("present", layers)
-        cache_axes = {n: {0: "batch", 2: "source" if "cross" in n else "target"} for n in present}
-        torch.onnx.export(first_step, (start, hidden, mask), str(out_dir / DECODER),
-                          input_names=["decoder_input_ids", "encoder_hidden_states", "encoder_attention_mask"],
+        torch.onnx.export(prefill, (ids, mask), str(out_dir / PREFILL), input_names=["input_ids", "attention_mask"],
                           output_names=["logits", *present], opset_version=opset, dynamo=False,
-                          dynamic_axes={"decoder_input_ids": {0: "batch"}, "encoder_hidden_states": batch_source,
-                                        "encoder_attention_mask": batch_source, "logits": {0: "batch"},
-                                        **cache_axes})
-        first = first_step(start, hidden, mask)
+                          dynamic_axes={"input_ids": batch_source, "attention_mask": batch_source,
+                                        "logits": {0: "batch"},
+                                        **{n: {0: "batch", 2: "source"} for n in present if "cross" in n},
+                                        **{n: {0: "batch"} for n in present if "self" in n}})
+        first = prefill(ids, mask)
         past_names = _names("past", layers)
         grown = _names("present", layers, ("self_key", "self_value"))
         torch.onnx.export(next_step, (first[0][:, -1:].argmax(-1), mask, *first[1:]),

@@ -1,5 +1,5 @@
-"""Issue 11, step 1: a seq2seq model exported by nlpbuild.seq2seq (encoder + first decoder step + decoder with
-key/value cache) and decoded by nlpserve.runtime.generate in numpy + onnxruntime reproduces transformers'
+"""Issue 11, step 1: a seq2seq model exported by nlpbuild.seq2seq (prefill: the encoder and the first decoder
+step in one graph; then a decoder with a key/value cache) and decoded by nlpserve.runtime.generate in numpy + onnxruntime reproduces transformers'
 ``generate`` token for token: greedy, beam search, length penalty, no-repeat n-grams and Marian's forced EOS.
 
 The models are tiny and randomly initialised inside the test (no seq2seq weights ship in any package here), built
@@ -72,7 +72,7 @@ def test_onnx_decoding_reproduces_transformers_generate(exported, settings):
 
 def test_the_exported_graphs_take_the_documented_inputs(exported):
     _, arch, graphs = exported
-    assert [i.name for i in graphs.encoder.get_inputs()] == ["input_ids", "attention_mask"]
+    assert [i.name for i in graphs.prefill.get_inputs()] == ["input_ids", "attention_mask"]
     step = [i.name for i in graphs.step.get_inputs()]
     assert step[:2] == ["decoder_input_ids", "encoder_attention_mask"]
     assert step[2:6] == ["past.0.self_key", "past.0.self_value", "past.0.cross_key", "past.0.cross_value"]

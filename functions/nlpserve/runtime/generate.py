@@ -1,6 +1,6 @@
 """Autoregressive decoding of an exported encoder-decoder model (``nlpbuild.seq2seq``) in numpy + onnxruntime,
-with a key/value cache: the encoder runs once, the first decoder step computes every layer's cross-attention keys
-and values, and each later step feeds one token and the grown self-attention cache.
+with a key/value cache: one graph runs the encoder and the first decoder step (every layer's cross-attention keys
+and values come out of it), and each later step feeds one token and the grown self-attention cache.
 
 Search: greedy, or beam search as in Hugging Face transformers' ``generate`` (``num_beams``, ``length_penalty``:
 a finished hypothesis scores ``sum of log-probabilities / generated_length ** length_penalty``;
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-ENCODER, DECODER, DECODER_WITH_PAST = "encoder.onnx", "decoder.onnx", "decoder_with_past.onnx"
+PREFILL, DECODER_WITH_PAST = "prefill.onnx", "decoder_with_past.onnx"
 NEG_INF = -np.inf
 
 
@@ -37,18 +37,18 @@ class GenerationConfig:
 
 
 class Seq2SeqGraphs:
-    """The three ONNX sessions of a seq2seq bundle, and the model facts decoding needs.
+    """The two ONNX sessions of a seq2seq bundle, and the model facts decoding needs.
 
     ``arch``: the manifest's ``architecture`` (``decoder_layers``, ``eos_token_id``, ``pad_token_id``,
     ``decoder_start_token_id``, ``forced_eos_token_id``)."""
 
     def __init__(self, bundle_dir: Path, arch: dict, threads: int = 1,
-                 files: tuple[str, str, str] = (ENCODER, DECODER, DECODER_WITH_PAST)):
+                 files: tuple[str, str] = (PREFILL, DECODER_WITH_PAST)):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.encoder, self.first, self.step = (
+        self.prefill, self.step = (
             ort.InferenceSession(str(Path(bundle_dir) / f), opts, providers=["CPUExecutionProvider"]) for f in files)
         self.layers = int(arch["decoder_layers"])
         self.eos = int(arch["eos_token_id"])
@@ -59,15 +59,10 @@ class Seq2SeqGraphs:
 
     # -- graph calls --------------------------------------------------------------------------------------
 
-    def encode(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return self.encoder.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[0]
-
-    def first_step(self, hidden: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    def first_step(self, input_ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Log-probabilities [batch, vocab] of the first token, and the caches: per layer self key, self value,
         cross key, cross value."""
-        start = np.full((hidden.shape[0], 1), self.start, dtype=np.int64)
-        logits, *cache = self.first.run(None, {"decoder_input_ids": start, "encoder_hidden_states": hidden,
-                                               "encoder_attention_mask": mask})
+        logits, *cache = self.prefill.run(None, {"input_ids": input_ids, "attention_mask": mask})
         return _log_softmax(logits[:, -1]), cache
 
     def next_step(self, tokens: np.ndarray, mask: np.ndarray, cache: list[np.ndarray]) -> tuple[np.ndarray, list]:
@@ -113,8 +108,7 @@ class Seq2SeqGraphs:
 
     def _greedy(self, input_ids, mask, config, deadline) -> list[list[int]]:
         batch = input_ids.shape[0]
-        hidden = self.encode(input_ids, mask)
-        log_probs, cache = self.first_step(hidden, mask)
+        log_probs, cache = self.first_step(input_ids, mask)
         sequences: list[list[int]] = [[] for _ in range(batch)]
         done = np.zeros(batch, dtype=bool)
         for length in range(config.max_new_tokens):
@@ -133,9 +127,10 @@ class Seq2SeqGraphs:
 
     def _beam(self, input_ids, mask, config, deadline) -> list[list[int]]:
         beams, batch = config.num_beams, input_ids.shape[0]
-        hidden = self.encode(input_ids, mask)
-        mask_b = np.repeat(mask, beams, axis=0)
-        log_probs, cache = self.first_step(np.repeat(hidden, beams, axis=0), mask_b)
+        log_probs, cache = self.first_step(input_ids, mask)
+        mask_b = np.repeat(mask, beams, axis=0)  # every beam of a row shares its first step and cross caches
+        log_probs = np.repeat(log_probs, beams, axis=0)
+        cache = [np.repeat(c, beams, axis=0) for c in cache]
         scores = np.zeros((batch, beams))
         scores[:, 1:] = -1e9  # all beams start identical: only the first may expand at step one
         sequences: list[list[int]] = [[] for _ in range(batch * beams)]
