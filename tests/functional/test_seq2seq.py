@@ -1,5 +1,5 @@
-"""Issue 11, step 1: a seq2seq model exported by nlpbuild.seq2seq (prefill: the encoder and the first decoder
-step in one graph; then a decoder with a key/value cache) and decoded by nlpserve.runtime.generate in numpy + onnxruntime reproduces transformers'
+"""Issue 11, step 1: a seq2seq model exported by nlpbuild.seq2seq (prefill: the encoder and the cross-attention
+keys/values; then one decoder step graph with a key/value cache) and decoded by nlpserve.runtime.generate in numpy + onnxruntime reproduces transformers'
 ``generate`` token for token: greedy, beam search, length penalty, no-repeat n-grams and Marian's forced EOS.
 
 The models are tiny and randomly initialised inside the test (no seq2seq weights ship in any package here), built
@@ -25,12 +25,12 @@ def tiny(kind: str, seed: int):
     torch.manual_seed(seed)
     if kind == "marian":
         cfg = transformers.MarianConfig(
-            vocab_size=64, d_model=32, encoder_layers=2, decoder_layers=3, encoder_attention_heads=4,
+            vocab_size=72, d_model=32, encoder_layers=2, decoder_layers=3, encoder_attention_heads=4,
             decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
             pad_token_id=63, eos_token_id=0, decoder_start_token_id=63, forced_eos_token_id=0)
         return transformers.MarianMTModel(cfg).eval()
     # (equal layer counts: transformers 5.24's own generate fails for a T5 whose decoder is deeper than its encoder)
-    cfg = transformers.T5Config(vocab_size=64, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
+    cfg = transformers.T5Config(vocab_size=72, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
                                 num_heads=4, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     return transformers.T5ForConditionalGeneration(cfg).eval()
 
@@ -73,6 +73,14 @@ def test_onnx_decoding_reproduces_transformers_generate(exported, settings):
 def test_the_exported_graphs_take_the_documented_inputs(exported):
     _, arch, graphs = exported
     assert [i.name for i in graphs.prefill.get_inputs()] == ["input_ids", "attention_mask"]
+    assert [o.name for o in graphs.prefill.get_outputs()] == [
+        f"cross.{i}.{p}" for i in range(arch.decoder_layers) for p in ("key", "value")]
+    # the LM head lives in the decoder graph only (the prefill graph has no vocab-sized output or weight)
+    import onnx
+    from nlpbuild.seq2seq import PREFILL
+
+    prefill = onnx.load(str(graphs.bundle_dir / PREFILL))
+    assert not [t for t in prefill.graph.initializer if list(t.dims) == [arch.d_model, arch.vocab_size]]
     step = [i.name for i in graphs.step.get_inputs()]
     assert step[:2] == ["decoder_input_ids", "encoder_attention_mask"]
     assert step[2:6] == ["past.0.self_key", "past.0.self_value", "past.0.cross_key", "past.0.cross_value"]

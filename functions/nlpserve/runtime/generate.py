@@ -1,6 +1,6 @@
 """Autoregressive decoding of an exported encoder-decoder model (``nlpbuild.seq2seq``) in numpy + onnxruntime,
-with a key/value cache: one graph runs the encoder and the first decoder step (every layer's cross-attention keys
-and values come out of it), and each later step feeds one token and the grown self-attention cache.
+with a key/value cache: one graph runs the encoder and gives every decoder layer's cross-attention keys and values,
+and each decoder step (the first from an empty self-attention cache) feeds one token and the grown cache.
 
 Search: greedy, or beam search as in Hugging Face transformers' ``generate`` (``num_beams``, ``length_penalty``:
 a finished hypothesis scores ``sum of log-probabilities / generated_length ** length_penalty``;
@@ -48,6 +48,7 @@ class Seq2SeqGraphs:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.bundle_dir = Path(bundle_dir)
         self.prefill, self.step = (
             ort.InferenceSession(str(Path(bundle_dir) / f), opts, providers=["CPUExecutionProvider"]) for f in files)
         self.layers = int(arch["decoder_layers"])
@@ -61,9 +62,13 @@ class Seq2SeqGraphs:
 
     def first_step(self, input_ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Log-probabilities [batch, vocab] of the first token, and the caches: per layer self key, self value,
-        cross key, cross value."""
-        logits, *cache = self.prefill.run(None, {"input_ids": input_ids, "attention_mask": mask})
-        return _log_softmax(logits[:, -1]), cache
+        cross key, cross value. The prefill graph gives the cross keys/values; the decoder step starts from an
+        empty self-attention cache."""
+        cross = self.prefill.run(None, {"input_ids": input_ids, "attention_mask": mask})
+        empty = np.zeros((*cross[0].shape[:2], 0, cross[0].shape[3]), dtype=cross[0].dtype)
+        cache = [t for i in range(self.layers) for t in (empty, empty, cross[2 * i], cross[2 * i + 1])]
+        start = np.full(input_ids.shape[0], self.start, dtype=np.int64)
+        return self.next_step(start, mask, cache)
 
     def next_step(self, tokens: np.ndarray, mask: np.ndarray, cache: list[np.ndarray]) -> tuple[np.ndarray, list]:
         feed = {"decoder_input_ids": tokens.reshape(-1, 1).astype(np.int64), "encoder_attention_mask": mask}
