@@ -102,3 +102,21 @@ def test_a_deadline_stops_decoding_between_steps(exported):
     with pytest.raises(TimeoutError):
         graphs.generate(ids, mask, GenerationConfig(max_new_tokens=50, num_beams=2), deadline=deadline)
     assert len(calls) == 3
+
+
+def test_the_shape_benchmark_reports_sizes_and_speed(tmp_path):
+    """benchmarks/seq2seq_shape.py (the README's opus-mt size and speed) on a tiny shape."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "seq2seq_shape.py"
+    spec = importlib.util.spec_from_file_location("seq2seq_shape", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "r.json"
+    assert bench.main(["--vocab", "300", "--d-model", "32", "--layers", "2", "--heads", "4", "--ffn", "64",
+                       "--new-tokens", "5", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["int8"]["total_bytes"] < result["fp32"]["total_bytes"]
+    assert result["int8"]["tokens"] == result["fp32"]["tokens"] == 5 and result["int8"]["ms_per_token"] > 0
