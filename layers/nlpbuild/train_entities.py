@@ -293,8 +293,9 @@ class Student:
 
 def predict(student: Student, encoded, idx: list[int], cls_id: int, sep_id: int, texts: list[str],
             tok) -> list[list[tuple]]:
-    """The student's spans (start, end, type) for ``texts[i]``, i in ``idx``, decoded as ``/v1/entities`` decodes
-    them (``nlpserve.tasks.bio``: word-mean distributions, BIO-constrained best path)."""
+    """The student's spans (start, end, type) for ``texts[i]``, i in ``idx``, with ``/v1/entities``' decoder
+    (``nlpserve.tasks.bio.decode``: word-mean distributions, BIO-constrained best path) but not its span clean-up
+    (``join_numbers``, ``tasks.entities.tidy``): the reference is the teacher's spans as it returns them."""
     import torch
     from nlpserve.tasks import bio
 
@@ -388,7 +389,8 @@ def train(cache_dir: Path = DEFAULT_CACHE, out_dir: Path = DATA_DIR, n_tweets: i
         "teacher": teacher,
         "method": f"hard-label distillation: BIO piece tags from the teacher's spans; rank-{RANK} LoRA (alpha {ALPHA}) "
                   f"on the {len(adapters)} linear layers + a token head + {SHAPES} word-shape token-type rows, AdamW "
-                  f"(adapters and shape rows lr {LR_ADAPTERS}, head lr {LR_HEAD}), batch {BATCH}, {epochs} epochs, 6 % warm-up + linear decay, max {MAX_PIECES} pieces; "
+                  f"(adapters and shape rows lr {LR_ADAPTERS}, head lr {LR_HEAD}), batch {BATCH}, {epochs} epochs, "
+                  f"6 % warm-up + linear decay, max {MAX_PIECES} pieces; "
                   "best dev-agreement epoch kept",
         "data": {"sources": {k: len(v) for k, v in sources.items()}, "train": len(train_idx), "dev": len(dev),
                  "teacher_entities": int(sum(map(len, spans))), "generated_templates": len(TEMPLATES),

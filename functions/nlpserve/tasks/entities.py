@@ -10,18 +10,21 @@ Spans come from the BIO tags decoded by ``bio.decode``: word pieces of one word 
 distribution, and the tag sequence is the most probable one that obeys BIO (an I-X only after B-X or I-X). They
 carry exact character offsets (``text[start:end]``) and a score: the mean probability of their words' tags.
 
-Span conventions (``conventions``; the OntoNotes annotation guidelines, which the teacher often does not follow):
-a leading "the" is not part of a name ("the European Central Bank" -> "European Central Bank"), a trailing
-possessive "'s" is not part of it, and MONEY includes the currency sign or code written right before the amount
-("$18", "CA$4 million", "€320").
+Span clean-up (``tidy``): the OntoNotes conventions of ``conventions``, which the teacher often does not follow (no
+leading "the": "the European Central Bank" -> "European Central Bank"; no trailing "'s", punctuation or function
+words; MONEY includes the currency sign or code written right before the amount: "$18", "CA$4 million", "€320"),
+then no span inside an e-mail address or URL and no two spans overlapping. The model reads each text's matching
+form (``normalize_for_matching``: fullwidth forms, digits of any script) and offsets map back to the original.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import replace
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -80,9 +83,14 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
     document_level = True
     windowed = True
 
+    @cached_property
+    def _continuation_ids(self) -> frozenset[int]:
+        """Ids of the vocabulary's word-continuing pieces (WordPiece "##"), read once per process."""
+        return frozenset(i for piece, i in self.bundle.tokenizer.get_vocab().items() if piece.startswith("##"))
+
     def _continues(self, piece_id: int) -> bool:
         """Whether the tokenizer marks this piece as continuing a word (WordPiece "##")."""
-        return (self.bundle.tokenizer.id_to_token(piece_id) or "").startswith("##")
+        return piece_id in self._continuation_ids
 
     def _with_shapes(self, text: str, windows: list) -> list:
         """The windows with token_type_ids set to each piece's word shape (``bio.word_shapes``), computed over the
@@ -128,7 +136,7 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
     def document(self, text: str, spans: Sequence[tuple[int, int]], params: EntitiesParams,  # type: ignore[override]
                  run_segments: Callable[[], list[EntitiesResult]], *, quote_text: bool = True) -> DocumentOutput:
         """One document's entities (batch ``incoming/entities/docs/``, ``batch score --document``): each
-        segment's entities with offsets shifted into the whole document, a count per type and per category."""
+        segment's entities with offsets shifted into the whole document, and a count per type."""
         entities: list[dict[str, Any]] = []
         windows, truncated = 0, False
         for (start, _end), res in zip(spans, run_segments()):
@@ -140,9 +148,7 @@ class EntitiesTask(Task[EntitiesParams, EntitiesResult]):
                 entities.append(ent)
             windows += res.windows
             truncated = truncated or res.truncated
-        by_type: dict[str, int] = {}
-        for ent in entities:
-            by_type[ent["type"]] = by_type.get(ent["type"], 0) + 1
+        by_type = Counter(ent["type"] for ent in entities)
         return DocumentOutput(None, {"entities": entities, "entity_count": len(entities),
                                      "by_type": dict(sorted(by_type.items())), "windows": windows,
                                      "truncated": truncated})

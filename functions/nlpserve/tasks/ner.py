@@ -8,6 +8,7 @@ original text.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -388,9 +389,7 @@ class RedactTask(NerTask):
             parts.append(dumped["text"])
             shift += len(dumped["text"])
             truncated = truncated or bool(dumped.get("truncated"))
-        by_type: dict[str, int] = {}
-        for ent in entities:
-            by_type[ent["type"]] = by_type.get(ent["type"], 0) + 1
+        by_type = Counter(ent["type"] for ent in entities)
         report = {"entities": entities, "entity_count": len(entities), "by_type": dict(sorted(by_type.items())),
                   "truncated": truncated}
         return DocumentOutput("".join(parts), report)
