@@ -160,14 +160,14 @@ def fp32_variant(bundle, encoded, threads: int) -> dict:
     import numpy as np
     import onnxruntime as ort
     from nlpserve import config
-    from nlpserve.runtime.bundle import Bundle, _session_options
+    from nlpserve.runtime.bundle import Bundle, session_options
 
     path = REPO / "build" / "cache" / "work" / "minilm_fp32.onnx"
     if not path.is_file():
         return {"fp32_note": f"{path} not found (built by `python -m nlpbuild models`)"}
     spin = config.settings.spin_threads
     fp32 = Bundle(bundle.path, threads=threads, spin=spin)
-    fp32.session = ort.InferenceSession(str(path), sess_options=_session_options(threads, spin),
+    fp32.session = ort.InferenceSession(str(path), sess_options=session_options(threads, spin),
                                         providers=["CPUExecutionProvider"])
     rate = best_rate(lambda: fp32.run(encoded), len(encoded))
     a, b = np.vstack(bundle.run(encoded)), np.vstack(fp32.run(encoded))

@@ -46,7 +46,7 @@ class TaskEntry:
     ``incoming/<name>/``; ``documents``: also whole documents under ``incoming/<name>/docs/`` (None: no
     document mode); ``languages``: the ISO 639-1 codes its model was trained on (None: any language). A text
     detected as another language is flagged in its result (``language``) or, on request, rejected (422).
-    ``uses``: other tasks whose pipelines this one calls on request (``entities`` merges ``ner``'s personal data
+    ``brought``: see the field. ``uses``: other tasks whose pipelines this one calls on request (``entities`` merges ``ner``'s personal data
     with ``include_personal_data``); their bundles load in the same function.
     """
 
@@ -59,6 +59,9 @@ class TaskEntry:
     languages: tuple[str, ...] | None = None
     path: str | None = None  # the API path, when it is not /v1/<name>
     uses: tuple[str, ...] = ()
+    #: the name prefix of the seq2seq bundles users build from a checkpoint they bring (``python -m nlpbuild
+    #: seq2seq``) and the task loads when present (``translate-en-de``); None: the task needs none
+    brought: str | None = None
 
     @property
     def route(self) -> Route:
@@ -105,11 +108,14 @@ TASKS: tuple[TaskEntry, ...] = (
     # Pairs of texts: no batch-file form, and no per-text results to flag (the embed model card says English).
     TaskEntry("similarity", None, "embed", "embed", batch=False),
     TaskEntry("summarize", "summarize:SummarizeTask", "embed", "summarize",
-              documents=Documents(False, ".result.json"), languages=_EN),
+              documents=Documents(False, ".result.json"), languages=_EN, brought="summarize-"),
     TaskEntry("language", "language:LanguageTask", None, "language"),
     # General entities: a token classifier distilled from spaCy's en_core_web_sm (English).
     TaskEntry("entities", "entities:EntitiesTask", "entities", "entities", documents=Documents(False, ".entities.json"),
               languages=_EN, uses=("ner",)),
+    # Translation with a seq2seq bundle the user brings (one per language pair: translate-<source>-<target>).
+    TaskEntry("translate", "translate:TranslateTask", None, "translate", documents=Documents(True, ".result.json"),
+              brought="translate-"),
 )
 
 #: A custom model's name: 1-40 characters, lower-case letters and digits, words joined by single '-' (it is part
@@ -185,6 +191,11 @@ def function_bundles(function: str) -> tuple[str, ...]:
 
 def bundle_of(task: str) -> str | None:
     return entry(task).bundle
+
+
+def brought_prefixes(function: str) -> tuple[str, ...]:
+    """The seq2seq bundle prefixes an API function's tasks load when present (``translate-``, ``summarize-``)."""
+    return tuple(p for t in function_tasks(function) if (p := entry(t).brought))
 
 
 def batch_tasks() -> frozenset[str]:

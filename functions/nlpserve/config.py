@@ -63,6 +63,11 @@ class Settings:
     max_ner_pieces: int = field(default_factory=lambda: _int("NLP_MAX_NER_PIECES", 10_240))
     max_summary_pieces: int = field(default_factory=lambda: _int("NLP_MAX_SUMMARY_PIECES", 24_576))
     max_summary_sentences: int = field(default_factory=lambda: _int("NLP_MAX_SUMMARY_SENTENCES", 5_000))
+    # Seconds of text generation (translate, abstractive summarize) one request may spend before it stops with 504
+    # generation_timeout: below API Gateway's 30 s integration limit, with room for the rest of the request. Not
+    # applied in batch. And the most decoder rows x steps a request may ask for (inputs x max_new_tokens x beams).
+    generation_budget_s: float = field(default_factory=lambda: float(os.environ.get("NLP_GENERATION_BUDGET_S", "25")))
+    max_generation_tokens: int = field(default_factory=lambda: _int("NLP_MAX_GENERATION_TOKENS", 16_384))
     batch_size: int = field(default_factory=lambda: _int("NLP_INFERENCE_BATCH_SIZE", 32))
     threads: int = field(default_factory=lambda: _int("NLP_THREADS", _default_threads()))
     # onnxruntime's worker threads spin between graph nodes instead of sleeping. Lambda bills wall time and

@@ -105,3 +105,11 @@ class ModelUnavailable(NlpError):
 
     status_code = 503
     error_type = "model_unavailable"
+
+
+class GenerationTimeout(NlpError):
+    """Text generation (translate, abstractive summarize) ran past the request's time budget
+    (``NLP_GENERATION_BUDGET_S``), stopped before API Gateway's 30 s limit would cut the connection."""
+
+    status_code = 504
+    error_type = "generation_timeout"

@@ -109,6 +109,10 @@ def stage_code_with_bundles(code_dir: Path, dest: Path, dirs: dict[str, Path] | 
     for bundle, path in dirs.items():
         if not (Path(path) / "manifest.json").is_file():
             model = bundle.split("-", 1)[-1]
+            if not bundle.startswith("classify-"):  # a seq2seq bundle the user brings
+                raise ArtifactError(f"seq2seq bundle {path} not found: build it from your checkpoint with "
+                                    f"`python -m nlpbuild seq2seq <checkpoint dir> --task {bundle.split('-', 1)[0]} "
+                                    "...` (README: Translation and abstractive summaries)")
             raise ArtifactError(f"custom classifier bundle {path} not found: train it with "
                                 f"`nlpserve train classifier <labelled file> --name {model}`")
     dest = Path(dest)
@@ -144,6 +148,7 @@ def check_function_size(function: str, code_bytes: int, layers: Iterable[LayerAr
         raise ArtifactError(
             f"Function '{function}' exceeds Lambda's unzipped size limit: {_mb(total)} > "
             f"{_mb(LAMBDA_UNZIPPED_LIMIT_BYTES)} (code {_mb(code_bytes)}; layers: {parts}). "
-            "Enable fewer tasks for the batch function, or slim the layers."
+            "Enable fewer tasks for the batch function, or slim the layers; a seq2seq model you bring can stay "
+            "out of the batch function with seq2seq_batch=false."
         )
     return total

@@ -28,6 +28,23 @@ NON_BATCH_TASKS: frozenset[str] = frozenset(catalog.task_names()) - catalog.batc
 
 ALL_TASK_FUNCTIONS: tuple[str, ...] = tuple(TASK_FUNCTIONS)
 
+#: Functions whose every task needs a seq2seq bundle the user brings (``translate``): deployed only when the config's
+#: ``seq2seq_models`` names one of their bundles.
+BROUGHT_ONLY_FUNCTIONS: tuple[str, ...] = tuple(
+    name for name, spec in TASK_FUNCTIONS.items()
+    if all(catalog.entry(t).brought and catalog.entry(t).bundle is None for t in spec.tasks))
+#: The task functions deployed when the config names none.
+DEFAULT_TASK_FUNCTIONS: tuple[str, ...] = tuple(f for f in ALL_TASK_FUNCTIONS if f not in BROUGHT_ONLY_FUNCTIONS)
+
+
+def brought_function(bundle: str) -> str | None:
+    """The API function that serves seq2seq bundle ``bundle`` (by its name prefix: ``translate-en-de`` ->
+    ``translate``), or None when no task brings bundles of that name."""
+    for task in catalog.TASKS:
+        if task.brought and bundle.startswith(task.brought) and catalog.MODEL_NAME.fullmatch(bundle[len(task.brought):]):
+            return task.function
+    return None
+
 
 def served_tasks(functions: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """API task names (``/v1/<task>``) served by the given task functions, in catalogue order."""

@@ -24,7 +24,13 @@ from typing import Any
 
 from nlpserve import catalog
 
-from .catalog import ALL_TASK_FUNCTIONS, TASK_FUNCTIONS
+from .catalog import (
+    ALL_TASK_FUNCTIONS,
+    BROUGHT_ONLY_FUNCTIONS,
+    DEFAULT_TASK_FUNCTIONS,
+    TASK_FUNCTIONS,
+    brought_function,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +41,8 @@ CONFIG_FILE_KEY = "config"
 FLAT_KEYS = (
     "tasks",
     "custom_classifiers",
+    "seq2seq_models",
+    "seq2seq_batch",
     "architecture",
     "auth",
     "jwt_issuer",
@@ -181,11 +189,20 @@ DEFAULT_FUNCTION_SETTINGS: dict[str, FunctionSettings] = {
 class ServiceConfig:
     stack_name: str = "NlpServe"
     #: Task functions to deploy (``sentiment, classify, ner, embed, summarize, language``). ``meta`` always deploys.
-    tasks: tuple[str, ...] = ALL_TASK_FUNCTIONS
+    tasks: tuple[str, ...] = DEFAULT_TASK_FUNCTIONS
     #: Custom classifiers to deploy (``nlpserve train classifier FILE --name <name>`` wrote
     #: ``<models_dir>/classify-<name>/``): served at ``POST /v1/classify/<name>`` by the classify function and
     #: scored in batch under ``incoming/classify-<name>/``. Their bundles ship in those two functions' code.
     custom_classifiers: tuple[str, ...] = ()
+    #: Seq2seq bundles built from checkpoints the user brings (``python -m nlpbuild seq2seq`` wrote
+    #: ``<models_dir>/<name>/``): ``translate-<source>-<target>`` bundles turn on the translate function (added to
+    #: the default ``tasks``), ``summarize-<name>`` ones ``mode=abstractive`` of the summarize function. They ship
+    #: in the code of their function and of the batch function.
+    seq2seq_models: tuple[str, ...] = ()
+    #: Also score the seq2seq tasks in batch (``incoming/translate/``, documents too). An opus-mt pair (135 MB int8)
+    #: does not fit the batch function beside every shipped bundle (226 MB of Lambda's 262 MB): deploy fewer
+    #: ``tasks``, or set this to false (those files then get an error file naming the API route).
+    seq2seq_batch: bool = True
     architecture: str = "arm64"
     python_version: str = "3.12"
     #: ``iam`` (SigV4, default) or ``jwt`` (needs ``jwt_issuer`` and ``jwt_audience``).
@@ -246,6 +263,20 @@ class ServiceConfig:
             raise ConfigError(f"custom_classifiers lists a model twice: {list(self.custom_classifiers)}")
         if self.custom_classifiers and family.function not in self.tasks:
             raise ConfigError(f"custom_classifiers are served by the {family.function!r} function: add it to tasks")
+        if len(set(self.seq2seq_models)) != len(self.seq2seq_models):
+            raise ConfigError(f"seq2seq_models lists a bundle twice: {list(self.seq2seq_models)}")
+        for name in self.seq2seq_models:
+            function = brought_function(name)
+            if function is None:
+                raise ConfigError(f"seq2seq_models: {name!r} is not a translate-<source>-<target> or "
+                                  "summarize-<name> bundle name (as `python -m nlpbuild seq2seq` names them)")
+            if function not in self.tasks:
+                raise ConfigError(f"seq2seq_models: {name!r} is served by the {function!r} function: add it to tasks")
+        for function in BROUGHT_ONLY_FUNCTIONS:
+            if function in self.tasks and not any(brought_function(n) == function for n in self.seq2seq_models):
+                raise ConfigError(f"the {function!r} function needs a model you bring: build one with `python -m "
+                                  f"nlpbuild seq2seq` and name it in seq2seq_models (e.g. -c "
+                                  f"seq2seq_models={function}-en-de)")
         if self.architecture not in ARCHITECTURES:
             raise ConfigError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.python_version not in PYTHON_VERSIONS:
@@ -359,11 +390,11 @@ def merge_config(raw: Mapping[str, Any], base: ServiceConfig | None = None) -> S
     for key, value in raw.items():
         if key.startswith("_") or key == "$schema":
             continue  # comments
-        if key in ("tasks", "jwt_audience", "jwt_scopes", "custom_classifiers"):
+        if key in ("tasks", "jwt_audience", "jwt_scopes", "custom_classifiers", "seq2seq_models"):
             data[key] = _as_tuple(value)
         elif key in ("layers_dir", "models_dir", "code_dir"):
             data[key] = _resolve_path(value)
-        elif key in ("tracing", "nag"):
+        elif key in ("tracing", "nag", "seq2seq_batch"):
             data[key] = _as_bool(value, key)
         elif key in (
             "throttle_rate_limit",
@@ -436,4 +467,7 @@ def load_config(context: Mapping[str, Any] | Any) -> ServiceConfig:
     flat = {key: get(key) for key in FLAT_KEYS if get(key) is not None}
     if flat:
         cfg = merge_config(flat, cfg)
+    if cfg.tasks == DEFAULT_TASK_FUNCTIONS:  # the default tasks grow by the functions the brought bundles turn on
+        extra = [f for f in BROUGHT_ONLY_FUNCTIONS if any(brought_function(n) == f for n in cfg.seq2seq_models)]
+        cfg = dataclasses.replace(cfg, tasks=(*cfg.tasks, *extra))
     return cfg.validate()

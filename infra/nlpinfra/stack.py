@@ -16,7 +16,16 @@ from constructs import Construct
 from nlpserve.catalog import CUSTOM_CLASSIFIERS, bundle_of
 
 from . import artifacts
-from .catalog import BATCH_HANDLER, META_FUNCTION, NON_BATCH_TASKS, TASK_FUNCTIONS, bundles_for, served_tasks
+from .catalog import (
+    BATCH_HANDLER,
+    BROUGHT_ONLY_FUNCTIONS,
+    META_FUNCTION,
+    NON_BATCH_TASKS,
+    TASK_FUNCTIONS,
+    brought_function,
+    bundles_for,
+    served_tasks,
+)
 from .config import FunctionSettings, ServiceConfig
 from .constructs.batch_pipeline import BatchPipeline
 from .constructs.data_bucket import DataBucket
@@ -137,6 +146,13 @@ class NlpServiceStack(Stack):
         family = CUSTOM_CLASSIFIERS
         custom_bundles = [family.prefix + name for name in config.custom_classifiers]
         batch_tasks += custom_bundles
+        # Seq2seq bundles the user brought (translate-*, summarize-*) ride in the code of the function that serves
+        # them and of the batch function, from models_dir, as custom classifiers do.
+        brought = {name: brought_function(name) for name in config.seq2seq_models}
+        from_models_dir = [*custom_bundles, *brought]
+        if not config.seq2seq_batch:  # the functions that only serve brought bundles leave batch
+            brought_only = {t for f in brought.values() if f in BROUGHT_ONLY_FUNCTIONS for t in TASK_FUNCTIONS[f].tasks}
+            batch_tasks = [t for t in batch_tasks if t not in brought_only]
         staging_root = Path(config.layers_dir).parent / "function-code"
         staged_code: dict[tuple[str, ...], tuple[Any, int]] = {}
 
@@ -149,11 +165,11 @@ class NlpServiceStack(Stack):
             if key not in staged_code:
                 staged = artifacts.stage_code_with_bundles(
                     config.code_dir, staging_root / "+".join(key),
-                    dirs={b: Path(config.models_dir) / b for b in key if b in custom_bundles},
-                    zips={b: model_artifacts[b].zip_path for b in key if b not in custom_bundles})
+                    dirs={b: Path(config.models_dir) / b for b in key if b in from_models_dir},
+                    zips={b: model_artifacts[b].zip_path for b in key if b not in from_models_dir})
                 staged_code[key] = (lambda_.Code.from_asset(str(staged)), code_bytes + extra_bytes +
                                     sum(artifacts.directory_size(Path(config.models_dir) / b)
-                                        for b in key if b in custom_bundles))
+                                        for b in key if b in from_models_dir))
             return staged_code[key]
 
         base_env = {
@@ -180,6 +196,7 @@ class NlpServiceStack(Stack):
             in_code = bundles[artifacts.LAMBDA_MAX_LAYERS - 1 :]
             if name in (family.function, "batch"):
                 in_code = in_code + custom_bundles
+            in_code = in_code + [b for b, f in brought.items() if name == f or (name == "batch" and config.seq2seq_batch)]
             fn_code, fn_code_bytes = code_for(in_code, sum(model_artifacts[b].unzipped_bytes for b in in_code
                                                            if b in model_artifacts))
             self.function_sizes[name] = artifacts.check_function_size(name, fn_code_bytes,

@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train-entities": ("nlpbuild.train_entities", "distil spaCy's entity model into a token classifier (opt-in; writes data/)"),
     "train-intent": ("nlpbuild.train_intent", "fine-tune the intent classifier on the written phrasings (writes data/)"),
     "countries": ("nlpbuild.countries", "write the country-name list the PII context rules read (needs babel)"),
+    "seq2seq": ("nlpbuild.seq2seq_bundle", "a translation / abstractive summary bundle from a seq2seq checkpoint you bring"),
     "layers": ("nlpbuild.layers", "build the runtime + model layer zips into build/layers, check sizes"),
     "evaluate": ("nlpbuild.evaluate", "score every task on its held-out sets next to the peer; writes JSON"),
 }

@@ -187,7 +187,7 @@ def test_invalid_json_and_wrong_content_type_are_rejected(client):
 
 
 def test_unknown_task_route_and_method_are_json_errors(client):
-    r = post(client, "translate", {"inputs": "hola"})
+    r = post(client, "transcribe", {"inputs": "hola"})
     assert r.status_code == 404 and r.json()["error_type"] == "unknown_task" and "sentiment" in r.json()["error"]
     r = client.get("/nope")
     assert r.status_code == 404 and r.json()["error_type"] == "not_found"

@@ -482,7 +482,7 @@ def test_other_content_types_are_415(client, content_type):
 
 
 def test_unknown_routes_are_404_whatever_the_body(client):
-    r = raw_post(client, b"\xff not json", "text/plain", path="/v1/translate")
+    r = raw_post(client, b"\xff not json", "text/plain", path="/v1/transcribe")
     assert (r.status_code, r.json()["error_type"]) == (404, "unknown_task")
     r = client.get("/v1/sentiment")
     assert r.status_code == 405 and r.headers["allow"] == "POST"

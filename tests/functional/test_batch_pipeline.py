@@ -220,11 +220,11 @@ def test_a_task_with_no_batch_form_fails_permanently_and_says_where_its_work_goe
 
 
 def test_unknown_task_and_corrupt_gzip_fail_permanently_with_a_summary(batch_env, real_models):
-    batch_env.put("incoming/translate/a.jsonl", jsonl_body(REVIEWS[:2]))
+    batch_env.put("incoming/transcribe/a.jsonl", jsonl_body(REVIEWS[:2]))
     batch_env.put("incoming/sentiment/broken.jsonl.gz", b"\x1f\x8b\x08\x00garbage-not-deflate")
     batch_env.drain(make_handler(batch_env))
     assert all(r == {"batchItemFailures": []} for r in batch_env.responses)
-    s = summary_of(batch_env, "results/translate/a.jsonl.summary.json")
+    s = summary_of(batch_env, "results/transcribe/a.jsonl.summary.json")
     assert s["status"] == "failed" and s["file_errors"][0]["reason"] == "unknown_task"
     s = summary_of(batch_env, "results/sentiment/broken.jsonl.gz.summary.json")
     assert s["file_errors"][0]["reason"] == "bad_gzip"

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from infra_support import JWT_ISSUER
-from nlpinfra.catalog import ALL_TASK_FUNCTIONS, bundles_for, served_tasks
+from nlpinfra.catalog import ALL_TASK_FUNCTIONS, DEFAULT_TASK_FUNCTIONS, bundles_for, served_tasks
 from nlpinfra.config import REPO_ROOT, ConfigError, ServiceConfig, load_config
 
 
 def test_defaults_are_secure_and_complete() -> None:
     cfg = load_config({})
-    assert cfg.tasks == ALL_TASK_FUNCTIONS
+    assert cfg.tasks == DEFAULT_TASK_FUNCTIONS and "translate" not in cfg.tasks  # needs a model you bring
     assert (cfg.architecture, cfg.python_version, cfg.auth) == ("arm64", "3.12", "iam")
     assert cfg.layers_dir == REPO_ROOT / "build" / "layers"
     assert cfg.batch.input_prefix == "incoming/" and cfg.batch.visibility_timeout_factor >= 6
@@ -70,7 +70,7 @@ def test_jwt_issuer_switches_auth_to_jwt_and_needs_an_audience() -> None:
 @pytest.mark.parametrize(
     "context, message",
     [
-        ({"tasks": "sentiment,translate"}, "unknown task"),
+        ({"tasks": "sentiment,transcribe"}, "unknown task"),
         ({"tasks": ""}, "at least one task"),
         ({"architecture": "ppc64"}, "architecture"),
         ({"auth": "none"}, "auth must be one of"),

@@ -10,12 +10,15 @@ import pytest
 from aws_cdk.assertions import Match
 from infra_support import JWT_ISSUER, Synth
 from nlpinfra.artifacts import LAMBDA_UNZIPPED_LIMIT_BYTES
-from nlpinfra.catalog import ALL_TASK_FUNCTIONS, META_FUNCTION, TASK_FUNCTIONS
+from nlpinfra.catalog import ALL_TASK_FUNCTIONS, DEFAULT_TASK_FUNCTIONS, META_FUNCTION
+from nlpinfra.catalog import TASK_FUNCTIONS as ALL_SPECS
 from nlpserve import catalog as nlp_catalog
 
 pytestmark = pytest.mark.slow
 
 SERVICE_HANDLERS = {f"nlpserve.handlers.{fn}.handler" for fn in (*ALL_TASK_FUNCTIONS, "meta", "batch")}
+#: The functions the default config deploys (translate waits for a model the user brings: seq2seq_models).
+TASK_FUNCTIONS = {name: spec for name, spec in ALL_SPECS.items() if name in DEFAULT_TASK_FUNCTIONS}
 
 
 def service_functions(s: Synth) -> dict[str, dict]:
@@ -67,7 +70,7 @@ def object_suffix(resource: Any) -> str:
 
 
 def test_one_function_per_enabled_task_plus_meta_and_batch(full_synth: Synth, one_task_synth: Synth) -> None:
-    assert set(service_functions(full_synth)) == {*ALL_TASK_FUNCTIONS, "meta", "batch"}
+    assert set(service_functions(full_synth)) == {*DEFAULT_TASK_FUNCTIONS, "meta", "batch"}
     assert set(service_functions(one_task_synth)) == {"sentiment", "meta", "batch"}
 
 
@@ -126,7 +129,7 @@ def test_the_batch_function_carries_its_fifth_bundle_in_its_code(full_synth: Syn
 
 def test_layer_sizes_within_lambda_limit(full_synth: Synth) -> None:
     sizes = full_synth.stack.function_sizes
-    assert set(sizes) == {*ALL_TASK_FUNCTIONS, "meta", "batch"}
+    assert set(sizes) == {*DEFAULT_TASK_FUNCTIONS, "meta", "batch"}
     assert all(0 < size <= LAMBDA_UNZIPPED_LIMIT_BYTES for size in sizes.values()), sizes
     assert sizes["batch"] == max(sizes.values())
 
@@ -211,7 +214,7 @@ def expected_route_keys(tasks: tuple[str, ...]) -> set[str]:
 
 def test_routes_cover_every_task_and_the_meta_paths(full_synth: Synth, one_task_synth: Synth) -> None:
     keys = {r["Properties"]["RouteKey"] for r in full_synth.of_type("AWS::ApiGatewayV2::Route").values()}
-    assert keys == expected_route_keys(ALL_TASK_FUNCTIONS)
+    assert keys == expected_route_keys(DEFAULT_TASK_FUNCTIONS)
     assert {"POST /v1/redact", "POST /v1/similarity", "GET /health", "GET /v1/models", "GET /docs"} <= keys
     one = {r["Properties"]["RouteKey"] for r in one_task_synth.of_type("AWS::ApiGatewayV2::Route").values()}
     assert one == expected_route_keys(("sentiment",))
@@ -517,7 +520,7 @@ def test_alarms_cover_errors_throttles_duration_and_dlq(full_synth: Synth) -> No
     by_metric: dict[str, int] = {}
     for alarm in alarms:
         by_metric[alarm["Properties"]["MetricName"]] = by_metric.get(alarm["Properties"]["MetricName"], 0) + 1
-    n_functions = len(ALL_TASK_FUNCTIONS) + 2
+    n_functions = len(DEFAULT_TASK_FUNCTIONS) + 2
     assert by_metric["Errors"] == n_functions
     assert by_metric["Throttles"] == n_functions
     assert by_metric["Duration"] == n_functions
@@ -617,3 +620,75 @@ def test_a_custom_classifier_that_was_not_trained_fails_synth_with_the_command(f
     with pytest.raises(ArtifactError, match="nlpserve train classifier <labelled file> --name missing"):
         synth({"layers_dir": str(fake_layers), "models_dir": str(fake_models), "custom_classifiers": "missing"},
               tmp_path / "cdk.out")
+
+
+@pytest.fixture(scope="module")
+def seq2seq_synth(fake_layers, fake_models, tmp_path_factory) -> Synth:
+    """The default tasks plus two bundles the user brought (written by `python -m nlpbuild seq2seq`)."""
+    from infra_support import synth
+
+    models = tmp_path_factory.mktemp("models-seq2seq")
+    for bundle in ("embed", "classify", "sentiment", "ner", "entities"):
+        (models / bundle).symlink_to(fake_models / bundle)
+    for name in ("translate-en-de", "summarize-t5"):
+        (models / name).mkdir()
+        (models / name / "manifest.json").write_text(json.dumps({"name": name, "kind": "seq2seq"}))
+        (models / name / "prefill.onnx").write_bytes(b"\0" * 1000)
+    return synth({"layers_dir": str(fake_layers), "models_dir": str(models),
+                  "seq2seq_models": "translate-en-de,summarize-t5"}, tmp_path_factory.mktemp("cdk.out-seq2seq"))
+
+
+def test_a_brought_seq2seq_bundle_turns_on_its_function_and_rides_in_its_code(seq2seq_synth: Synth) -> None:
+    """Issue 11: naming a translate bundle deploys the translate function and its route; each bundle rides in the
+    code of the function that serves it and of the batch function, which scores incoming/translate/."""
+    functions = service_functions(seq2seq_synth)
+    assert "translate" in functions
+    keys = {r["Properties"]["RouteKey"] for r in seq2seq_synth.of_type("AWS::ApiGatewayV2::Route").values()}
+    assert "POST /v1/translate" in keys
+    for name, bundle in (("translate", "translate-en-de"), ("summarize", "summarize-t5")):
+        assert functions[name]["Properties"]["Environment"]["Variables"]["NLP_EXTRA_MODELS_DIRS"] == "/var/task/models"
+    staged = [p for p in seq2seq_synth.outdir.glob("asset.*") if (p / "models").is_dir()]
+    holders = {b: sum((p / "models" / b / "manifest.json").is_file() for p in staged)
+               for b in ("translate-en-de", "summarize-t5")}
+    assert holders == {"translate-en-de": 2, "summarize-t5": 2}  # its own function's code and the batch function's
+    batch = functions["batch"]["Properties"]["Environment"]["Variables"]
+    assert "translate" in batch["NLP_BATCH_TASKS"].split(",")
+
+
+def test_seq2seq_models_are_checked_before_synth(fake_layers, fake_models, tmp_path) -> None:
+    from infra_support import synth
+    from nlpinfra.artifacts import ArtifactError
+    from nlpinfra.config import ConfigError, load_config
+
+    assert "translate" not in load_config({}).tasks
+    assert "translate" in load_config({"seq2seq_models": "translate-en-de"}).tasks
+    with pytest.raises(ConfigError, match="needs a model you bring"):
+        load_config({"tasks": "translate,sentiment"})
+    with pytest.raises(ConfigError, match="not a translate-<source>-<target> or summarize-<name>"):
+        load_config({"seq2seq_models": "opus-mt-en-de"})
+    with pytest.raises(ConfigError, match="served by the 'summarize' function"):
+        load_config({"seq2seq_models": "summarize-t5", "tasks": "sentiment"})
+    with pytest.raises(ArtifactError, match="python -m nlpbuild seq2seq"):
+        synth({"layers_dir": str(fake_layers), "models_dir": str(fake_models), "seq2seq_models": "translate-en-fr"},
+              tmp_path / "cdk.out")
+
+
+def test_seq2seq_batch_false_keeps_a_brought_model_out_of_the_batch_function(fake_layers, fake_models,
+                                                                              tmp_path) -> None:
+    """An opus-mt pair (135 MB) does not fit the batch function beside every shipped bundle: seq2seq_batch=false
+    serves it from the API only."""
+    from infra_support import synth
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for bundle in ("embed", "classify", "sentiment", "ner", "entities"):
+        (models / bundle).symlink_to(fake_models / bundle)
+    (models / "translate-en-de").mkdir()
+    (models / "translate-en-de" / "manifest.json").write_text(json.dumps({"name": "translate-en-de"}))
+    result = synth({"layers_dir": str(fake_layers), "models_dir": str(models), "seq2seq_models": "translate-en-de",
+                    "seq2seq_batch": False}, tmp_path / "cdk.out")
+    functions = service_functions(result)
+    assert "translate" in functions
+    assert "translate" not in functions["batch"]["Properties"]["Environment"]["Variables"]["NLP_BATCH_TASKS"]
+    staged = [p for p in result.outdir.glob("asset.*") if (p / "models" / "translate-en-de").is_dir()]
+    assert len(staged) == 1  # the translate function's code only

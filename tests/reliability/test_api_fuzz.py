@@ -17,6 +17,8 @@ also writes them as JSON. Generation is derandomized: the same cases every run.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import schemathesis
 from api_contract import STATS, error_shape_problem, lambda_session, stats
@@ -98,8 +100,17 @@ lambda_cases = schemathesis.openapi.from_dict(APP.openapi())
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _bundles(models_dir):
-    return models_dir
+def _bundles(models_dir, seq2seq_models):
+    """Every task served with its model, the seq2seq ones too (the tiny bundles the user would bring): without
+    them translate and abstractive summaries answer 503 model_unavailable by design."""
+    import dataclasses
+
+    from nlpserve import config
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, "settings", dataclasses.replace(config.settings, models_dir=Path(models_dir),
+                                                           extra_models_dirs=(seq2seq_models["models"],)))
+        yield models_dir
 
 
 @app_cases.parametrize()

@@ -23,6 +23,7 @@ EXAMPLES: dict[str, Any] = {
     "language": ["Das Paket ist heute angekommen.", "The parcel arrived today."],
     "classify-<model>": "I was charged twice for my subscription this month.",
     "entities": "Northwind Bank opened an office in Lagos on Monday, hiring 40 engineers for $2 million.",
+    "translate": "Where is my parcel? It should have arrived on Monday.",
 }
 
 

@@ -66,7 +66,7 @@ class Bundle:
         self.tokenizer.no_truncation()
         self.session = ort.InferenceSession(
             str(self.path / self.manifest.model_file),
-            sess_options=_session_options(threads, spin),
+            sess_options=session_options(threads, spin),
             providers=["CPUExecutionProvider"],
         )
         self._input_names = {i.name for i in self.session.get_inputs()}
@@ -203,7 +203,7 @@ def _batches(order: list[int], lengths: list[int], batch_size: int) -> list[list
     return batches[::-1]
 
 
-def _session_options(threads: int, spin: bool = True) -> ort.SessionOptions:
+def session_options(threads: int, spin: bool = True) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, threads)
     options.inter_op_num_threads = 1

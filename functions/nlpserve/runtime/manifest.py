@@ -29,11 +29,11 @@ class Manifest(BaseModel):
 
     name: str
     version: str = "1.0.0"
-    kind: Literal["embedding", "sequence-classification", "token-classification"]
+    kind: Literal["embedding", "sequence-classification", "token-classification", "seq2seq"]
     model_file: str = "model.onnx"
     tokenizer_file: str = "tokenizer.json"
     inputs: list[str] = Field(default_factory=lambda: ["input_ids", "attention_mask", "token_type_ids"])
-    output: str
+    output: str | None = None  # the graph output the tasks read (seq2seq bundles: None)
     max_length: int = 256
     labels: list[str] | None = None
     embedding_dim: int | None = None
@@ -42,6 +42,15 @@ class Manifest(BaseModel):
     #: what the graph reads from token_type_ids: "segment" (BERT's sentence A/B, always 0 here) or "word_shape"
     #: (each piece's word: 0 lower-case or no letters, 1 capitalised, 2 all capitals, 3 mixed; ``tasks.bio``)
     token_types: Literal["segment", "word_shape"] = "segment"
+    #: seq2seq bundles (``nlpbuild.seq2seq_bundle``; decoded by ``nlpserve.runtime.seq2seq``)
+    task: str | None = None  # "translate" | "summarize"
+    decoder_file: str | None = None
+    target_tokenizer_file: str | None = None
+    source_language: str | None = None
+    target_language: str | None = None
+    input_prefix: str = ""
+    generation: dict[str, Any] | None = None
+    architecture: dict[str, Any] | None = None
     description: str = ""
     source: Source = Field(default_factory=Source)
     quantization: str | None = None
@@ -64,6 +73,8 @@ class Manifest(BaseModel):
             "labels": self.labels,
             "embedding_dim": self.embedding_dim,
             **({"oos_threshold": self.oos_threshold} if self.oos_threshold is not None else {}),
+            **({"task": self.task, "source_language": self.source_language, "target_language": self.target_language,
+                "generation": self.generation} if self.kind == "seq2seq" else {}),
             "quantization": self.quantization,
             "source": self.source.model_dump(exclude_none=True),
             "quality": self.quality,

@@ -8,8 +8,10 @@ from pathlib import Path
 from nlpserve import config
 from nlpserve.errors import ModelUnavailable
 from nlpserve.runtime.bundle import Bundle
+from nlpserve.runtime.manifest import Manifest
+from nlpserve.runtime.seq2seq import Seq2SeqBundle
 
-_cache: dict[str, Bundle] = {}
+_cache: dict[str, Bundle | Seq2SeqBundle] = {}
 _lock = threading.Lock()
 
 
@@ -32,8 +34,9 @@ def available_bundles() -> list[str]:
                    if (p / "manifest.json").is_file()})
 
 
-def load_bundle(name: str) -> Bundle:
-    """Load once; later calls (every warm Lambda invocation) reuse the session."""
+def load_bundle(name: str) -> Bundle | Seq2SeqBundle:
+    """Load once; later calls (every warm Lambda invocation) reuse the session. A ``seq2seq`` bundle loads as a
+    ``Seq2SeqBundle``, every other kind as a ``Bundle``; ModelUnavailable (503) when no models directory has it."""
     bundle = _cache.get(name)
     if bundle is not None:
         return bundle
@@ -45,7 +48,9 @@ def load_bundle(name: str) -> Bundle:
                     f"model bundle '{name}' is not available in {', '.join(map(str, _roots()))}",
                     details=[{"bundle": name, "hint": "build it with `nlpserve build models` or attach its layer"}],
                 )
-            _cache[name] = Bundle(path, threads=config.settings.threads, spin=config.settings.spin_threads)
+            kind = Manifest.load(path).kind
+            loader = Seq2SeqBundle if kind == "seq2seq" else Bundle
+            _cache[name] = loader(path, threads=config.settings.threads, spin=config.settings.spin_threads)
         return _cache[name]
 
 

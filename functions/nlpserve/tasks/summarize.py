@@ -14,17 +14,22 @@ sentences of each block are ranked again together, so memory is O(BLOCK^2) and t
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
 from nlpserve import config
-from nlpserve.tasks import budget
+from nlpserve.tasks import budget, generation
 from nlpserve.tasks.base import DocumentOutput, LanguageGuardParams, Task, TaskResult
 from nlpserve.tasks.sentences import split_sentences
+
+ABSTRACTIVE_BUILD_EXAMPLE = "python -m nlpbuild seq2seq ./t5-small --task summarize"
+#: The abstractive bundle the current request used (the response names it as the model).
+_abstractive_bundle: contextvars.ContextVar[str | None] = contextvars.ContextVar("abstractive_bundle", default=None)
 
 #: Most sentences one dense TextRank ranks (a 2,048 x 2,048 float64 similarity matrix is 32 MB).
 BLOCK = 2048
@@ -34,6 +39,13 @@ MAX_PICKED = KEEP
 
 
 class SummarizeParams(LanguageGuardParams):
+    mode: Literal["extractive", "abstractive"] = Field(
+        "extractive", description="extractive: the most central sentences, quoted (default); abstractive: new "
+        "text written by a seq2seq model you bring (503 model_unavailable until one is deployed).")
+    num_beams: int | None = Field(None, ge=1, le=generation.MAX_BEAMS,
+                                  description="abstractive only: beam width (default: the model's).")
+    max_new_tokens: int | None = Field(None, ge=1, le=generation.MAX_NEW_TOKENS,
+                                       description="abstractive only: most generated word pieces per chunk.")
     sentences: int | None = Field(None, ge=1, le=100, description="Number of sentences to keep (default 3).")
     ratio: float | None = Field(
         None, gt=0.0, le=1.0, description=f"Or: fraction of the document's sentences (at most {MAX_PICKED})."
@@ -46,6 +58,12 @@ class SummarizeParams(LanguageGuardParams):
     def _one_length(self) -> SummarizeParams:
         if self.sentences is not None and self.ratio is not None:
             raise ValueError("give either sentences or ratio, not both")
+        given = self.model_fields_set
+        if self.mode == "abstractive" and given & {"sentences", "ratio", "redundancy_penalty"}:
+            raise ValueError("sentences, ratio and redundancy_penalty choose extractive sentences: not with "
+                             "mode=abstractive")
+        if self.mode == "extractive" and given & {"num_beams", "max_new_tokens"}:
+            raise ValueError("num_beams and max_new_tokens apply to mode=abstractive only")
         return self
 
     def count(self, total: int) -> int:
@@ -65,8 +83,11 @@ class SummarySentence(BaseModel):
 
 class SummarizeResult(TaskResult):
     summary: str
-    sentences: list[SummarySentence]
+    sentences: list[SummarySentence] = Field(description="The chosen sentences (extractive; empty when abstractive).")
     total_sentences: int
+    chunks: int | None = Field(None, description="abstractive: encoder inputs the text was read in (each chunk is "
+                               "summarised, the summaries joined in order).")
+    length_capped: bool | None = Field(None, description="abstractive: a chunk's summary ran into max_new_tokens.")
 
 
 class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
@@ -78,18 +99,27 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
 
     def warm(self) -> SummarizeTask:
         super().warm()
+        for name in generation.brought_bundles(self.name):
+            generation.load(name)
         split_sentences("The sentence model loads once. Then it is ready.")  # nupunkt loads its parameters
         return self
 
-    def _run(self, texts: list[str], params: SummarizeParams) -> list[SummarizeResult]:
-        settings = config.settings
+    def _split(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         docs: list[list[tuple[int, int]]] = []
         for i, text in enumerate(texts):  # stop splitting as soon as the sentence budget is spent
             docs.append(split_sentences(text))
             budget.enforce(
-                self.name, sum(map(len, docs)), settings.max_summary_sentences,
+                self.name, sum(map(len, docs)), config.settings.max_summary_sentences,
                 setting="NLP_MAX_SUMMARY_SENTENCES", unit="sentences", partial=i < len(texts) - 1,
             )
+        return docs
+
+    def _run(self, texts: list[str], params: SummarizeParams) -> list[SummarizeResult]:
+        _abstractive_bundle.set(None)
+        if params.mode == "abstractive":
+            return self._abstractive(texts, params)
+        settings = config.settings
+        docs = self._split(texts)
         sentences = [text[s:e] for text, spans in zip(texts, docs) for s, e in spans]
         encoded = self.bundle.encode(sentences)  # one model pass over every document's sentences
         budget.enforce(
@@ -114,6 +144,12 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
         results = [r.model_dump(mode="json") for r in run_segments()]
         if len(spans) == 1:
             return DocumentOutput(None, results[0])
+        if params.mode == "abstractive":  # the segments' chunk summaries, in order
+            return DocumentOutput(None, {
+                "summary": " ".join(r["summary"] for r in results if r["summary"]), "sentences": [],
+                "total_sentences": sum(r["total_sentences"] for r in results),
+                "chunks": sum(r["chunks"] or 0 for r in results), "truncated": any(r["truncated"] for r in results),
+                "length_capped": any(r.get("length_capped") for r in results)})
         candidates: list[dict[str, Any]] = []
         index_base = 0
         for (start, _end), res in zip(spans, results):
@@ -136,6 +172,36 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
             truncated = truncated or bool(second.get("truncated"))
         return DocumentOutput(None, {"summary": " ".join(c["text"] for c in chosen), "sentences": chosen,
                                      "total_sentences": index_base, "truncated": truncated})
+
+    def _abstractive(self, texts: list[str], params: SummarizeParams) -> list[SummarizeResult]:
+        """Each text's sentences packed into chunks that fit the encoder; every chunk of the request summarised in
+        one length-sorted batch; a text's chunk summaries joined in order."""
+        names = generation.brought_bundles(self.name)
+        if not names:
+            raise generation.unavailable(self.name, "abstractive summarisation", ABSTRACTIVE_BUILD_EXAMPLE)
+        bundle = generation.load(names[0])
+        _abstractive_bundle.set(names[0])
+        docs = self._split(texts)
+        chunks = [generation.pack(bundle, text, spans or [(0, len(text))]) for text, spans in zip(texts, docs)]
+        inputs = [text[s:e] for text, spans in zip(texts, chunks) for s, e in spans]
+        config_ = generation.generation_config(bundle, params)  # type: ignore[arg-type]
+        generation.enforce_budget(self.name, len(inputs), config_)
+        outputs = bundle.generate(inputs, config_, deadline=generation.Deadline(self.name))
+        results, at = [], 0
+        for spans, doc in zip(chunks, docs):
+            mine = outputs[at:at + len(spans)]
+            at += len(spans)
+            results.append(SummarizeResult(summary=" ".join(o.text for o in mine if o.text), sentences=[],
+                                           total_sentences=len(doc), chunks=len(spans),
+                                           truncated=any(o.truncated for o in mine),
+                                           length_capped=any(o.length_capped for o in mine)))
+        return results
+
+    def model_ref(self) -> tuple[str, str]:
+        name = _abstractive_bundle.get()
+        if name:
+            return name, generation.load(name).manifest.version
+        return super().model_ref()
 
     def _summarize(
         self, text: str, spans: list[tuple[int, int]], vectors: np.ndarray, truncated: bool, params: SummarizeParams

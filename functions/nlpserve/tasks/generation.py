@@ -1,0 +1,110 @@
+"""What the text-generation tasks share (``translate``, ``summarize`` with ``mode=abstractive``): finding the seq2seq
+bundles the user brought, request-level decoding options, the time budget, and packing sentences into encoder
+inputs.
+
+The bundles are not built by ``nlpserve build models`` (no seq2seq weights ship in a registry package): the user
+builds them from a checkpoint with ``python -m nlpbuild seq2seq`` (README "Translation and abstractive summaries")
+and deploys them with the stack's ``seq2seq_models`` setting. Until then the tasks answer 503 ``model_unavailable``
+with that command in the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from nlpserve import catalog, config
+from nlpserve.errors import GenerationTimeout, ModelUnavailable
+from nlpserve.runtime import available_bundles, load_bundle
+from nlpserve.runtime.generate import GenerationConfig
+from nlpserve.runtime.seq2seq import Seq2SeqBundle
+from nlpserve.tasks import budget
+from nlpserve.tasks.base import TaskParams
+
+#: Ceilings of the request options (each bundle's manifest gives the defaults).
+MAX_BEAMS = 8
+MAX_NEW_TOKENS = 512
+
+
+class GenerationParams(TaskParams):
+    """Decoding options of a text-generation request (defaults: the bundle manifest's ``generation``)."""
+
+    num_beams: int | None = Field(None, ge=1, le=MAX_BEAMS, description="Beam width (1: greedy).")
+    max_new_tokens: int | None = Field(None, ge=1, le=MAX_NEW_TOKENS,
+                                       description="Most generated word pieces per sentence (translate) or chunk "
+                                                   "(abstractive summary).")
+
+
+def generation_config(bundle: Seq2SeqBundle, params: GenerationParams) -> GenerationConfig:
+    overrides = {k: v for k, v in (("num_beams", params.num_beams), ("max_new_tokens", params.max_new_tokens))
+                 if v is not None}
+    return dataclasses.replace(bundle.defaults(), **overrides)
+
+
+def brought_bundles(task: str) -> list[str]:
+    """Names of the present bundles of ``task``'s prefix (``catalog.TaskEntry.brought``), sorted."""
+    prefix = catalog.entry(task).brought
+    return [b for b in available_bundles() if prefix and b.startswith(prefix)]
+
+
+def load(name: str) -> Seq2SeqBundle:
+    bundle = load_bundle(name)
+    if not isinstance(bundle, Seq2SeqBundle):
+        raise ModelUnavailable(f"bundle '{name}' is not a seq2seq bundle", details=[{"bundle": name}])
+    return bundle
+
+
+def enforce_budget(task: str, inputs: int, config_: GenerationConfig) -> None:
+    """413 request_too_expensive before any decoding when ``inputs`` x ``max_new_tokens`` x ``num_beams`` exceeds
+    ``NLP_MAX_GENERATION_TOKENS`` (the most decoder rows x steps a request may ask for; not in batch)."""
+    budget.enforce(task, inputs * config_.max_new_tokens * config_.num_beams, config.settings.max_generation_tokens,
+                   setting="NLP_MAX_GENERATION_TOKENS",
+                   unit="generated word pieces at most (model inputs x max_new_tokens x num_beams)")
+
+
+def unavailable(task: str, what: str, example: str) -> ModelUnavailable:
+    prefix = catalog.entry(task).brought
+    return ModelUnavailable(
+        f"{task} needs a {what} model, and none is deployed here (bundles named {prefix}*). No seq2seq weights ship "
+        f"with nlpserve: build a bundle from a checkpoint you bring with `{example}`, then deploy it with "
+        "`cdk deploy -c seq2seq_models=<bundle>` (locally: put it in NLP_MODELS_DIR)",
+        details=[{"task": task, "bundle_prefix": prefix, "build": example}])
+
+
+class Deadline:
+    """Called between decoder steps: raises GenerationTimeout once ``seconds`` have passed since it was made."""
+
+    def __init__(self, task: str, seconds: float | None = None):
+        self.task = task
+        self.seconds = config.settings.generation_budget_s if seconds is None else seconds
+        self.started = time.monotonic()
+
+    def __call__(self) -> None:
+        if not budget.active():  # the S3 batch path manages its own time (and has no API Gateway in front)
+            return
+        if self.seconds > 0 and time.monotonic() - self.started > self.seconds:
+            raise GenerationTimeout(
+                f"{self.task} stopped after {self.seconds:g} s of text generation (NLP_GENERATION_BUDGET_S), before "
+                "the API's 30 s limit: send fewer or shorter texts, lower num_beams or max_new_tokens, or use the "
+                f"batch path (incoming/{self.task}/)",
+                details=[{"budget_s": self.seconds}])
+
+
+def pack(bundle: Seq2SeqBundle, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Consecutive sentence spans joined into ``[start, end)`` chunks of ``text`` that each fit the encoder
+    (``bundle.max_length`` pieces); a single sentence longer than that is its own chunk (and is cut)."""
+    if not spans:
+        return []
+    pieces = bundle.count_pieces([text[s:e] for s, e in spans])
+    chunks, start, used, prev_end = [], spans[0][0], 0, spans[0][1]
+    for (s, e), n in zip(spans, pieces):
+        if used and used + n > bundle.max_length:
+            chunks.append((start, prev_end))
+            start, used = s, 0
+        used += n
+        prev_end = e
+    chunks.append((start, prev_end))
+    return chunks

@@ -1,0 +1,168 @@
+"""Translation with a seq2seq bundle the user brings (``translate-<source>-<target>``, built by
+``python -m nlpbuild seq2seq``; decoded by ``nlpserve.runtime.seq2seq``).
+
+The language pair: ``target_language`` (default: the only target the deployed bundles have) and
+``source_language`` (default: detected per text by py3langid among the sources that have a bundle into the target).
+Each text is split into sentences (``tasks.sentences``, nupunkt), every sentence of the request is translated in one
+length-sorted batch (sentences translate better alone than as a long input, and a batch wastes less padding than a
+paragraph), and each translation is joined back with the whitespace that separated its source sentences. A sentence
+longer than the encoder's ``max_length`` pieces is cut (``truncated``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import Field
+
+from nlpserve.errors import InvalidInput, UnsupportedLanguage
+from nlpserve.runtime.seq2seq import Seq2SeqBundle
+from nlpserve.tasks import generation
+from nlpserve.tasks.base import DocumentOutput, Task, TaskResult
+from nlpserve.tasks.sentences import split_sentences
+
+BUILD_EXAMPLE = ("python -m nlpbuild seq2seq ./opus-mt-en-de --task translate --source-language en "
+                 "--target-language de")
+_used: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("translate_bundles", default=())
+
+
+class TranslateParams(generation.GenerationParams):
+    source_language: str | None = Field(
+        None, min_length=2, max_length=3, description="ISO 639-1 code of the input (default: detected per text "
+        "among the sources that have a model into the target).")
+    target_language: str | None = Field(
+        None, min_length=2, max_length=3, description="ISO 639-1 code of the output (default: the only target the "
+        "deployed models have).")
+
+
+class TranslateResult(TaskResult):
+    translation: str
+    source_language: str
+    target_language: str
+    sentences: int = Field(description="Sentences translated (each one model input).")
+    length_capped: bool = Field(False, description="A sentence's translation ran into max_new_tokens and stops "
+                                "there.")
+
+
+class TranslateTask(Task[TranslateParams, TranslateResult]):
+    name = "translate"
+    description = "Translate text with a seq2seq model you bring (Marian / opus-mt, T5)."
+    document_level = True
+    Params = TranslateParams
+    Result = TranslateResult
+
+    def warm(self) -> TranslateTask:
+        for name in generation.brought_bundles(self.name):
+            generation.load(name)
+        split_sentences("The sentence model loads once. Then it is ready.")
+        return self
+
+    def pairs(self) -> dict[tuple[str, str], str]:
+        """(source, target) -> bundle name, for every present translate bundle."""
+        out = {}
+        for name in generation.brought_bundles(self.name):
+            manifest = generation.load(name).manifest
+            if manifest.source_language and manifest.target_language:
+                out.setdefault((manifest.source_language, manifest.target_language), name)
+        return out
+
+    def _choose(self, texts: Sequence[str], params: TranslateParams) -> list[str]:
+        """The bundle of each text: InvalidInput / UnsupportedLanguage (422) for a pair no bundle has."""
+        pairs = self.pairs()
+        if not pairs:
+            raise generation.unavailable(self.name, "translation", BUILD_EXAMPLE)
+        listed = ", ".join(f"{s}->{t}" for s, t in sorted(pairs))
+        targets = sorted({t for _, t in pairs})
+        target = params.target_language
+        if target is None:
+            if len(targets) > 1:
+                raise InvalidInput(f"give target_language: the deployed models translate into {', '.join(targets)} "
+                                   f"({listed})", details=[{"field": "target_language", "available": targets}])
+            target = targets[0]
+        sources = sorted(s for s, t in pairs if t == target)
+        if not sources:
+            raise UnsupportedLanguage(f"no model translates into '{target}' here; deployed pairs: {listed}",
+                                      details=[{"target_language": target, "available": listed}])
+        if params.source_language is not None:
+            if params.source_language not in sources:
+                raise UnsupportedLanguage(
+                    f"no model translates '{params.source_language}' into '{target}' here; deployed pairs: {listed}",
+                    details=[{"source_language": params.source_language, "target_language": target}])
+            return [pairs[(params.source_language, target)]] * len(texts)
+        if len(sources) == 1:
+            return [pairs[(sources[0], target)]] * len(texts)
+        from nlpserve.tasks import language
+
+        chosen = []
+        for text in texts:  # the most probable of the sources that have a model into the target
+            ranked = dict(language.identifier().rank(text))
+            chosen.append(pairs[(max(sources, key=lambda s: ranked.get(s, 0.0)), target)])
+        return chosen
+
+    def _run(self, texts: list[str], params: TranslateParams) -> list[TranslateResult]:
+        bundles = self._choose(texts, params)
+        _used.set(tuple(dict.fromkeys(bundles)))
+        deadline = generation.Deadline(self.name)
+        spans = [split_sentences(t) or [(0, len(t))] for t in texts]
+        results: list[TranslateResult | None] = [None] * len(texts)
+        for name in dict.fromkeys(bundles):  # one batch of every sentence per bundle
+            bundle = generation.load(name)
+            mine = [i for i, b in enumerate(bundles) if b == name]
+            sentences = [texts[i][s:e] for i in mine for s, e in spans[i]]
+            settings = generation.generation_config(bundle, params)
+            generation.enforce_budget(self.name, len(sentences), settings)
+            outputs = bundle.generate(sentences, settings, deadline=deadline)
+            at = 0
+            for i in mine:
+                n = len(spans[i])
+                results[i] = self._join(texts[i], spans[i], outputs[at:at + n], bundle)
+                at += n
+        return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _join(text: str, spans: list[tuple[int, int]], outputs: list, bundle: Seq2SeqBundle) -> TranslateResult:
+        parts = []
+        for k, ((start, _), out) in enumerate(zip(spans, outputs)):
+            if k:
+                gap = text[spans[k - 1][1]:start]
+                parts.append(gap if gap else " ")
+            parts.append(out.text)
+        manifest = bundle.manifest
+        return TranslateResult(translation="".join(parts), source_language=manifest.source_language or "",
+                               target_language=manifest.target_language or "", sentences=len(spans),
+                               truncated=any(o.truncated for o in outputs),
+                               length_capped=any(o.length_capped for o in outputs))
+
+    def document(self, text: str, spans: Sequence[tuple[int, int]], params: TranslateParams,  # type: ignore[override]
+                 run_segments: Callable[[], list[TranslateResult]], *, quote_text: bool = True) -> DocumentOutput:
+        """The translated document (segments joined with the whitespace between them) and a report."""
+        results = run_segments()
+        pieces = []
+        for k, ((start, _end), res) in enumerate(zip(spans, results)):
+            if k:
+                pieces.append(text[spans[k - 1][1]:start])
+            pieces.append(res.translation)
+        first = results[0] if results else None
+        return DocumentOutput("".join(pieces), {
+            "source_language": first.source_language if first else None,
+            "target_language": first.target_language if first else None,
+            "segments": len(results), "sentences": sum(r.sentences for r in results),
+            "truncated": any(r.truncated for r in results), "length_capped": any(r.length_capped for r in results),
+            "models": sorted(_used.get()),
+        })
+
+    def model_ref(self) -> tuple[str, str]:
+        used = _used.get()
+        if not used:
+            return "translate", "none"
+        versions = {generation.load(n).manifest.version for n in used}
+        return ",".join(used), ",".join(sorted(versions))
+
+    def model_info(self) -> dict[str, Any]:
+        names = generation.brought_bundles(self.name)
+        if not names:
+            raise generation.unavailable(self.name, "translation", BUILD_EXAMPLE)
+        return {"task": self.name, "bundle": names[0], **generation.load(names[0]).manifest.card(),
+                "bundles": [{"bundle": n, **generation.load(n).manifest.card()} for n in names]}

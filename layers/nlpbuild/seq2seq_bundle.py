@@ -1,0 +1,286 @@
+"""``python -m nlpbuild seq2seq``: a model bundle from a seq2seq checkpoint the user brings (translation or
+abstractive summarisation).
+
+No seq2seq weights ship in any registry package, so this builder starts from a local Hugging Face directory (or a
+hub id, when the machine is online): a Marian (opus-mt) pair or a T5-family model. It
+
+1. converts the tokenizers to ``tokenizers`` JSON (Marian's SentencePiece models by ``seq2seq_tokenizer``; others
+   from their fast tokenizer), so the runtime needs no sentencepiece or transformers;
+2. exports the two graphs (``seq2seq.export``: prefill + decoder with past) in fp32;
+3. checks that the ONNX greedy and beam decoders reproduce transformers' ``generate`` token for token on the
+   sample texts (``ParityError`` otherwise: the bundle is not written);
+4. quantises both graphs to int8 (dynamic, per-channel weights; ``quantize.quantize_int8``) and measures how often
+   the int8 output equals the fp32 output, sequence for sequence and token for token (``--fp32`` keeps fp32);
+5. writes ``<out>/<name>/`` with ``manifest.json`` (kind ``seq2seq``: task, languages, source length limit,
+   generation defaults, the decoding facts of the architecture, licence, the parity and int8 reports) and zips
+   into the model layer ``model-<name>.zip`` like every other bundle (``python -m nlpbuild layers``).
+
+Bundle names: ``translate-<source>-<target>`` (``translate-en-de``) or ``summarize-<name>``; the task finds its
+bundles by that prefix (``nlpserve.catalog``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlpbuild.manifest import BUILDER, file_entry
+
+#: English sentences the parity check decodes when the user gives none (``--sample``).
+DEFAULT_SAMPLES = (
+    "The council approved the budget for three new parks on Tuesday.",
+    "Where is my parcel? It should have arrived last week.",
+    "Prices rose by 4.5 percent in March, the statistics office said.",
+    "I would like to book a table for two at eight o'clock.",
+    "Thank you for your help.",
+    "The new model is smaller, faster and cheaper to run than the old one, and it keeps the same accuracy.",
+)
+TASKS = ("translate", "summarize")
+#: Most source pieces a request may feed the encoder (models with learned positions are capped lower by their table).
+MAX_SOURCE_TOKENS = 512
+#: Default and ceiling of generated pieces per input (a sentence for translation, a chunk for summaries).
+MAX_NEW_TOKENS = 256
+
+
+class ParityError(RuntimeError):
+    """The ONNX decode did not reproduce transformers' ``generate`` on a sample; the message shows both."""
+
+
+@dataclass
+class BuildResult:
+    bundle_dir: Path
+    manifest: dict[str, Any]
+    seconds: float
+
+
+def bundle_name(task: str, source_language: str | None, target_language: str | None, name: str | None) -> str:
+    """``translate-<src>-<tgt>`` or ``summarize-<name>`` (default ``summarize-abstractive``); ValueError when a
+    translation model has no language pair."""
+    if task == "translate":
+        if name:
+            return name if name.startswith("translate-") else f"translate-{name}"
+        if not (source_language and target_language):
+            raise ValueError("a translation bundle needs --source-language and --target-language (ISO 639-1, e.g. "
+                             "en and de), or --name")
+        return f"translate-{source_language}-{target_language}"
+    return f"summarize-{name or 'abstractive'}"
+
+
+def resolve_checkpoint(model: str) -> Path:
+    """A local checkpoint directory for ``model``: the directory itself, or the hub snapshot of a hub id (needs
+    network access; raises FileNotFoundError saying so when there is none)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model, allow_patterns=["*.json", "*.spm", "*.model", "*.safetensors", "*.txt"]))
+    except Exception as err:  # offline, unknown id, gated model ...
+        raise FileNotFoundError(f"{model!r} is not a local directory and could not be fetched from the Hugging Face "
+                                f"hub ({type(err).__name__}: {err}). Download the checkpoint on a machine with "
+                                "network access (`huggingface-cli download Helsinki-NLP/opus-mt-en-de --local-dir "
+                                "opus-mt-en-de`) and pass the directory.") from err
+
+
+def tokenizers_for(checkpoint: Path, family: str):
+    """(source, target) ``tokenizers.Tokenizer``: Marian's two SentencePiece models converted, else the model's
+    fast tokenizer for both sides."""
+    if family == "marian":
+        from nlpbuild.seq2seq_tokenizer import marian_tokenizers
+
+        return marian_tokenizers(checkpoint)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(checkpoint), use_fast=True)
+    if not getattr(tok, "is_fast", False):
+        raise ValueError(f"{checkpoint}: the {family} tokenizer has no fast (tokenizers) version")
+    backend = tok.backend_tokenizer
+    return backend, backend
+
+
+def _encode(tokenizer, texts: Sequence[str], prefix: str, pad: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = [e.ids[:limit] for e in tokenizer.encode_batch([prefix + t for t in texts])]
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), pad, dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)], mask[i, : len(r)] = r, 1
+    return ids, mask
+
+
+def _cut(rows: list[list[int]], eos: int) -> list[list[int]]:
+    return [r[: r.index(eos) + 1] if eos in r else r for r in rows]
+
+
+def build(model: str, out_root: Path, task: str, *, source_language: str | None = None,
+          target_language: str | None = None, name: str | None = None, prefix: str | None = None,
+          samples: Sequence[str] = DEFAULT_SAMPLES, quantize: bool = True, license: str | None = None,
+          max_new_tokens: int | None = None, num_beams: int | None = None, threads: int = 2,
+          log: Callable[[str], None] = print) -> BuildResult:
+    """Build the bundle ``<out_root>/<bundle_name(...)>`` from checkpoint ``model`` (see the module docstring).
+
+    Raises ValueError (bad task, languages or names), FileNotFoundError (no checkpoint), ParityError (the fp32
+    ONNX decode differs from transformers). Needs torch, transformers and onnx (the ``build`` extra)."""
+    import torch
+    from nlpserve.runtime.generate import GenerationConfig, Seq2SeqGraphs
+    from transformers import AutoModelForSeq2SeqLM
+
+    from nlpbuild import seq2seq
+    from nlpbuild.quantize import quantize_int8
+
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+    started = time.monotonic()
+    bundle = bundle_name(task, source_language, target_language, name)
+    checkpoint = resolve_checkpoint(model)
+    log(f"[{bundle}] load {checkpoint}")
+    torch.manual_seed(0)
+    hf = AutoModelForSeq2SeqLM.from_pretrained(str(checkpoint)).eval()
+    arch = seq2seq.architecture(hf)
+    source_tok, target_tok = tokenizers_for(checkpoint, arch.family)
+    if prefix is None:  # T5 checkpoints carry their task prefixes ("summarize: ", "translate English to German: ")
+        params = (getattr(hf.config, "task_specific_params", None) or {})
+        key = "summarization" if task == "summarize" else f"translation_{source_language}_to_{target_language}"
+        prefix = (params.get(key) or {}).get("prefix", "")
+    limit = min(MAX_SOURCE_TOKENS, arch.max_source_positions or MAX_SOURCE_TOKENS)
+    gen = hf.generation_config
+    defaults = {
+        "max_new_tokens": int(max_new_tokens or min(MAX_NEW_TOKENS, gen.max_length or MAX_NEW_TOKENS)),
+        "num_beams": int(num_beams or min(4, gen.num_beams or 1)),
+        "length_penalty": float(gen.length_penalty if gen.length_penalty is not None else 1.0),
+        "no_repeat_ngram_size": int(gen.no_repeat_ngram_size or 0),
+    }
+
+    work = Path(tempfile.mkdtemp(prefix="nlpbuild-seq2seq-"))
+    try:
+        log(f"[{bundle}] export fp32 graphs ({arch.family}, {arch.decoder_layers} decoder layers, "
+            f"vocab {arch.vocab_size})")
+        seq2seq.export(hf, work / "fp32")
+        fp32 = Seq2SeqGraphs(work / "fp32", arch.manifest(), threads=threads)
+        ids, mask = _encode(source_tok, samples, prefix, arch.pad_token_id, limit)
+        settings = [("greedy", GenerationConfig(max_new_tokens=defaults["max_new_tokens"]))]
+        if defaults["num_beams"] > 1:
+            settings.append((f"beam {defaults['num_beams']}", GenerationConfig(
+                max_new_tokens=defaults["max_new_tokens"], num_beams=defaults["num_beams"],
+                length_penalty=defaults["length_penalty"], no_repeat_ngram_size=defaults["no_repeat_ngram_size"])))
+        reference: dict[str, list[list[int]]] = {}
+        for label, config in settings:
+            want = _cut(seq2seq.torch_generate(hf, ids, mask, max_new_tokens=config.max_new_tokens,
+                                               num_beams=config.num_beams, length_penalty=config.length_penalty,
+                                               no_repeat_ngram_size=config.no_repeat_ngram_size), arch.eos_token_id)
+            got = fp32.generate(ids, mask, config)
+            for text, w, g in zip(samples, want, got):
+                if w != g:
+                    raise ParityError(f"{label}: the fp32 ONNX decode of {text!r} differs from transformers' generate:"
+                                      f" {g} != {w}")
+            reference[label] = got
+            log(f"[{bundle}] parity {label}: {len(samples)} of {len(samples)} samples identical to transformers")
+
+        out = Path(out_root) / bundle
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        if quantize:
+            for graph in (seq2seq.PREFILL, seq2seq.DECODER_WITH_PAST):
+                quantize_int8(work / "fp32" / graph, out / graph)
+            agreement = {}
+            int8 = Seq2SeqGraphs(out, arch.manifest(), threads=threads)
+            for label, config in settings:
+                got = int8.generate(ids, mask, config)
+                same_tokens = sum(a == b for w, g in zip(reference[label], got) for a, b in zip(w, g))
+                agreement[label] = {
+                    "sequences_identical": round(sum(w == g for w, g in zip(reference[label], got)) / len(got), 4),
+                    "tokens_identical": round(same_tokens / max(1, sum(max(len(w), len(g))
+                                                                       for w, g in zip(reference[label], got))), 4)}
+                log(f"[{bundle}] int8 vs fp32 {label}: {agreement[label]}")
+        else:
+            for graph in (seq2seq.PREFILL, seq2seq.DECODER_WITH_PAST):
+                shutil.copy2(work / "fp32" / graph, out / graph)
+            agreement = None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    source_tok.save(str(out / "source_tokenizer.json"))
+    target_tok.save(str(out / "target_tokenizer.json"))
+    config_license = license or _license(checkpoint)
+    manifest = {
+        "name": bundle,
+        "version": "1.0.0",
+        "kind": "seq2seq",
+        "task": task,
+        "model_file": seq2seq.PREFILL,
+        "decoder_file": seq2seq.DECODER_WITH_PAST,
+        "tokenizer_file": "source_tokenizer.json",
+        "target_tokenizer_file": "target_tokenizer.json",
+        "inputs": ["input_ids", "attention_mask"],
+        "output": None,
+        "max_length": limit,
+        "source_language": source_language,
+        "target_language": target_language,
+        "input_prefix": prefix,
+        "generation": defaults,
+        "architecture": arch.manifest(),
+        "description": (f"{'Translation' if task == 'translate' else 'Abstractive summarisation'} "
+                        f"({arch.family}{f', {source_language} -> {target_language}' if task == 'translate' else ''}) "
+                        f"from the checkpoint {Path(model).name}, exported by nlpbuild.seq2seq"),
+        "source": {"model": str(model), "license": config_license},
+        "quantization": "int8 dynamic (QInt8, per-channel weights)" if quantize else None,
+        "quality": {"parity_with_transformers": {label: f"{len(samples)}/{len(samples)} samples identical"
+                                                 for label, _ in settings},
+                    **({"int8_vs_fp32": agreement} if agreement else {})},
+        "files": {p.name: file_entry(p) for p in sorted(out.iterdir()) if p.is_file()},
+        "build": {"builder": BUILDER, "built_at": None, "parameters": {"prefix": prefix, "samples": len(samples)}},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    seconds = time.monotonic() - started
+    log(f"[{bundle}] wrote {out} ({sum(e['bytes'] for e in manifest['files'].values()) / 1e6:.1f} MB) in {seconds:.0f}s")
+    return BuildResult(out, manifest, seconds)
+
+
+def _license(checkpoint: Path) -> str | None:
+    """The licence a model card's front matter declares (``license: cc-by-4.0``), else None."""
+    readme = checkpoint / "README.md"
+    if readme.is_file():
+        for line in readme.read_text(encoding="utf-8", errors="replace").splitlines()[:40]:
+            if line.lower().startswith("license:"):
+                return line.split(":", 1)[1].strip() or None
+    return None
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", help="checkpoint directory (or a hub id, when online)")
+    parser.add_argument("--task", choices=TASKS, required=True)
+    parser.add_argument("--source-language", help="ISO 639-1 code of the input language (translate)")
+    parser.add_argument("--target-language", help="ISO 639-1 code of the output language (translate)")
+    parser.add_argument("--name", help="bundle name (default translate-<src>-<tgt> / summarize-abstractive)")
+    parser.add_argument("--prefix", help="text put before every input (T5: 'summarize: '); default from the config")
+    parser.add_argument("--sample", action="append", help="a source text for the parity check (repeatable)")
+    parser.add_argument("--fp32", action="store_true", help="keep fp32 graphs (no int8 quantisation)")
+    parser.add_argument("--license", help="licence to record (default: the model card's front matter)")
+    parser.add_argument("--max-new-tokens", type=int, help=f"default generated pieces (default: the model's, "
+                        f"at most {MAX_NEW_TOKENS})")
+    parser.add_argument("--num-beams", type=int, help="default beams (default: the model's, at most 4)")
+    parser.add_argument("--out", type=Path, default=Path("build/models"))
+
+
+def run(args) -> int:
+    try:
+        result = build(args.model, args.out, args.task, source_language=args.source_language,
+                       target_language=args.target_language, name=args.name, prefix=args.prefix,
+                       samples=tuple(args.sample or DEFAULT_SAMPLES), quantize=not args.fp32, license=args.license,
+                       max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
+    except (ValueError, FileNotFoundError, ParityError) as err:
+        print(json.dumps({"error": str(err), "error_type": type(err).__name__}))
+        return 2
+    print(json.dumps({"bundle": str(result.bundle_dir), "quality": result.manifest["quality"],
+                      "seconds": round(result.seconds, 1)}, indent=2))
+    return 0

@@ -1,0 +1,252 @@
+"""Issue 11: the bring-your-own seq2seq path end to end. Tiny Marian (en -> de) and T5 (summaries) checkpoints are
+built and trained for a few seconds inside the test (``nlpbuild.tiny_seq2seq``), turned into bundles by the real
+builder (``python -m nlpbuild seq2seq``: export, parity with transformers, int8), and served by ``translate`` and
+``summarize`` with ``mode=abstractive`` through the API handler, the S3 batch path and the CLI. The served text must
+equal what transformers' ``generate`` writes for the same input, decoded by the checkpoint's own tokenizer."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nlpserve import config
+from nlpserve.lambda_context import LocalContext
+from typer.testing import CliRunner
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("sentencepiece")
+
+from nlpbuild import tiny_seq2seq as checkpoints  # after the skips: it needs the build extra
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "events"
+TWO_SENTENCES = "Where is my parcel? It should have arrived.  The council approved the budget for new parks on Tuesday."
+
+
+@pytest.fixture(scope="module")
+def built(seq2seq_models):
+    return seq2seq_models
+
+
+@pytest.fixture
+def served(built, models_dir):
+    """As deployed: the shipped bundles in one directory, the brought ones in another (NLP_EXTRA_MODELS_DIRS)."""
+    from nlpserve.runtime import registry
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, "settings", dataclasses.replace(config.settings, models_dir=Path(models_dir),
+                                                           extra_models_dirs=(built["models"],)))
+        yield built
+    for name in ("translate-en-de", "summarize-abstractive"):
+        registry._cache.pop(name, None)
+
+
+def reference_translation(built, sentences: list[str], **settings) -> list[str]:
+    """transformers' own decode of each sentence with the checkpoint's own (slow, sentencepiece) tokenizer."""
+    directory = built["marian"]
+    tokenizer = transformers.MarianTokenizer(str(directory / "source.spm"), str(directory / "target.spm"),
+                                             str(directory / "vocab.json"))
+    model = transformers.MarianMTModel.from_pretrained(str(directory)).eval()
+    batch = tokenizer(sentences, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        out = model.generate(**batch, do_sample=False, **settings)
+    return [t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True)]
+
+
+def reference_summary(built, text: str) -> str:
+    directory = built["t5"]
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(directory))
+    model = transformers.T5ForConditionalGeneration.from_pretrained(str(directory)).eval()
+    with torch.no_grad():
+        out = model.generate(**tokenizer(["summarize: " + text], return_tensors="pt"), do_sample=False)
+    return tokenizer.decode(out[0], skip_special_tokens=True).strip()
+
+
+def call(handler_module, path: str, body: dict) -> tuple[int, dict]:
+    event = json.loads((EVENTS / "http_v2_sentiment.json").read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["body"] = json.dumps(body)
+    response = handler_module.handler(event, LocalContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+# -- the builder -----------------------------------------------------------------------------------------
+
+def test_the_builder_writes_a_seq2seq_bundle_with_its_parity_report(built):
+    manifest = json.loads((built["models"] / "translate-en-de" / "manifest.json").read_text())
+    assert manifest["kind"] == "seq2seq" and manifest["task"] == "translate"
+    assert (manifest["source_language"], manifest["target_language"]) == ("en", "de")
+    assert manifest["source"]["license"] == "cc-by-4.0"  # from the model card's front matter
+    assert manifest["generation"] == {"max_new_tokens": 64, "num_beams": 2, "length_penalty": 1.0,
+                                      "no_repeat_ngram_size": 0}
+    assert manifest["architecture"]["family"] == "marian" and manifest["max_length"] == 128
+    assert set(manifest["quality"]["parity_with_transformers"]) == {"greedy", "beam 2"}
+    assert manifest["quality"]["int8_vs_fp32"]["greedy"]["sequences_identical"] >= 0.5
+    assert set(manifest["files"]) == {"prefill.onnx", "decoder_with_past.onnx", "source_tokenizer.json",
+                                      "target_tokenizer.json"}
+    summary = json.loads((built["models"] / "summarize-abstractive" / "manifest.json").read_text())
+    assert summary["task"] == "summarize" and summary["input_prefix"] == "summarize: "
+    assert summary["architecture"]["family"] == "t5" and summary["max_length"] == 512
+
+
+def test_the_builder_says_what_is_wrong_with_its_input(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", str(tmp_path / "nowhere"), "--task",
+                          "translate", "--source-language", "en", "--target-language", "de", "--out", str(tmp_path)],
+                         check=False, capture_output=True, text=True, cwd=REPO, timeout=300,
+                         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 2
+    error = json.loads(run.stdout)
+    assert error["error_type"] == "FileNotFoundError" and "not a local directory" in error["error"]
+    run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", str(tmp_path), "--task", "translate",
+                          "--out", str(tmp_path)], check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert run.returncode == 2 and "--source-language" in json.loads(run.stdout)["error"]
+
+
+# -- the API ---------------------------------------------------------------------------------------------
+
+def test_the_translate_function_reproduces_transformers_sentence_by_sentence(served):
+    from nlpserve.handlers import translate
+
+    status, body = call(translate, "/v1/translate", {"inputs": [TWO_SENTENCES, "Where is my parcel?"]})
+    assert status == 200, body
+    assert body["model"]["name"] == "translate-en-de"
+    first, second = body["results"]
+    sentences = ["Where is my parcel?", "It should have arrived.",
+                 "The council approved the budget for new parks on Tuesday."]
+    want = reference_translation(served, sentences, num_beams=2, max_new_tokens=64)
+    # sentences are joined with the whitespace that separated them in the input
+    assert first["translation"] == f"{want[0]} {want[1]}  {want[2]}"
+    assert "Der Rat hat am Dienstag den Haushalt für neue Parks beschlossen." in first["translation"]
+    assert (first["sentences"], first["source_language"], first["target_language"]) == (3, "en", "de")
+    assert second["translation"] == want[0] and second["truncated"] is False
+
+
+def test_request_options_change_the_search_and_are_checked(served):
+    from nlpserve.handlers import translate
+
+    status, body = call(translate, "/v1/translate", {"inputs": "The council approved the budget for new parks on "
+                                                     "Tuesday.", "parameters": {"num_beams": 1, "max_new_tokens": 5}})
+    assert status == 200, body
+    want = reference_translation(served, ["The council approved the budget for new parks on Tuesday."],
+                                 num_beams=1, max_new_tokens=5)
+    assert body["results"][0]["translation"] == want[0] and body["results"][0]["length_capped"] is True
+    for params, status_, kind in (({"target_language": "fr"}, 422, "unsupported_language"),
+                                  ({"source_language": "es"}, 422, "unsupported_language"),
+                                  ({"num_beams": 0}, 422, "validation_error"),
+                                  ({"max_new_tokens": "5"}, 422, "validation_error")):
+        status, body = call(translate, "/v1/translate", {"inputs": "hello", "parameters": params})
+        assert (status, body["error_type"]) == (status_, kind), body
+    assert "en->de" in call(translate, "/v1/translate", {"inputs": "x", "parameters": {"target_language": "fr"}})[1][
+        "error"]
+
+
+def test_a_request_asking_for_too_much_generation_is_refused_before_decoding(served):
+    from nlpserve.handlers import translate
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, "settings", dataclasses.replace(config.settings, max_generation_tokens=100))
+        status, body = call(translate, "/v1/translate", {"inputs": TWO_SENTENCES})  # 3 sentences x 64 x 2 beams
+        assert status == 413 and body["error_type"] == "request_too_expensive"
+        assert "NLP_MAX_GENERATION_TOKENS" in body["error"] and body["details"][0]["requested"] == 3 * 64 * 2
+        status, body = call(translate, "/v1/translate", {"inputs": TWO_SENTENCES,
+                                                         "parameters": {"num_beams": 1, "max_new_tokens": 30}})
+        assert status == 200, body
+
+
+def test_generation_stops_with_a_clear_error_when_its_time_budget_runs_out(served):
+    from nlpserve.handlers import translate
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, "settings", dataclasses.replace(config.settings, generation_budget_s=1e-9))
+        status, body = call(translate, "/v1/translate", {"inputs": TWO_SENTENCES})
+    assert status == 504 and body["error_type"] == "generation_timeout"
+    assert "NLP_GENERATION_BUDGET_S" in body["error"] and "incoming/translate/" in body["error"]
+
+
+def test_abstractive_summaries_reproduce_transformers_and_extractive_stays_the_default(served):
+    from nlpserve.handlers import summarize
+
+    text = checkpoints.SUMMARIES[0][0]
+    status, body = call(summarize, "/v1/summarize", {"inputs": text, "parameters": {"mode": "abstractive"}})
+    assert status == 200, body
+    result = body["results"][0]
+    assert body["model"]["name"] == "summarize-abstractive"
+    assert result["summary"] == reference_summary(served, text) == "The council approved the budget."
+    assert result["chunks"] == 1 and result["sentences"] == [] and result["total_sentences"] == 2
+    status, body = call(summarize, "/v1/summarize", {"inputs": text})
+    assert status == 200 and body["model"]["name"] != "summarize-abstractive"
+    assert body["results"][0]["sentences"]  # extractive: quoted sentences with offsets
+    for params in ({"mode": "abstractive", "sentences": 2}, {"num_beams": 2}, {"mode": "generative"}):
+        status, body = call(summarize, "/v1/summarize", {"inputs": text, "parameters": params})
+        assert status == 422 and body["error_type"] == "validation_error", (params, body)
+
+
+def test_a_long_text_is_summarised_chunk_by_chunk(served):
+    from nlpserve.tasks import get_task
+
+    task = get_task("summarize")
+    text = " ".join(t for t, _ in checkpoints.SUMMARIES) * 12  # more than the encoder's 512 pieces
+    result = task.run([text], task.Params(mode="abstractive"))[0]
+    assert result.chunks >= 2 and result.truncated is False
+    assert result.summary.count(".") >= result.chunks
+
+
+def test_without_a_bundle_the_tasks_answer_503_with_how_to_build_one(models_dir):
+    from nlpserve.handlers import summarize, translate
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, "settings", dataclasses.replace(config.settings, models_dir=Path(models_dir),
+                                                           extra_models_dirs=()))
+        status, body = call(translate, "/v1/translate", {"inputs": "Where is my parcel?"})
+        assert status == 503 and body["error_type"] == "model_unavailable"
+        assert "python -m nlpbuild seq2seq" in body["error"] and "seq2seq_models" in body["error"]
+        status, body = call(summarize, "/v1/summarize", {"inputs": "One. Two.", "parameters": {"mode": "abstractive"}})
+        assert status == 503 and "--task summarize" in body["error"]
+        assert call(summarize, "/v1/summarize", {"inputs": "One sentence here. Another one."})[0] == 200
+
+
+# -- batch and CLI ---------------------------------------------------------------------------------------
+
+def test_batch_translates_a_file_and_a_whole_document(served, batch_env):
+    from functional.test_batch_pipeline import make_handler, summary_of
+
+    texts = ["Where is my parcel?", "The council approved the budget for new parks on Tuesday.", "  "]
+    batch_env.put("incoming/translate/orders.jsonl",
+                  "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+    batch_env.put("incoming/translate/docs/letter.txt", TWO_SENTENCES + "\n\nWhere is my parcel?\n")
+    batch_env.drain(make_handler(batch_env))
+    rows = batch_env.jsonl("results/translate/orders.jsonl")
+    want = reference_translation(served, texts[:2], num_beams=2, max_new_tokens=64)
+    assert [r["translation"] for r in rows] == want
+    errors = batch_env.jsonl("errors/translate/orders.jsonl.errors.jsonl")
+    assert [(e["id"], e["reason"]) for e in errors] == [("2", "empty_text")]  # the rest of the file is translated
+    counts = summary_of(batch_env, "results/translate/orders.jsonl.summary.json")["counts"]
+    assert (counts["scored"], counts["failed"]) == (2, 1)
+    letter = batch_env.get("results/translate/docs/letter.txt").decode()
+    assert letter.count("Wo ist mein Paket?") == 3 and "\n\n" in letter
+    report = json.loads(batch_env.get("results/translate/docs/letter.txt.result.json"))
+    assert report["target_language"] == "de" and report["sentences"] == 4
+
+
+def test_the_cli_translates_and_summarises(served, tmp_path):
+    from nlpserve.cli import app
+
+    result = CliRunner().invoke(app, ["predict", "translate", "Where is my parcel?"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["translation"] == reference_translation(served, ["Where is my parcel?"],
+                                                                                num_beams=2, max_new_tokens=64)[0]
+    result = CliRunner().invoke(app, ["predict", "summarize", checkpoints.SUMMARIES[1][0], "-p", "mode=\"abstractive\""])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["summary"] == "Where is my parcel?"
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "Where is my parcel?"}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["batch", "score", "translate", str(src), "--out", str(tmp_path / "o.jsonl"),
+                                      "--no-progress"])
+    assert result.exit_code == 0, result.output
+    row = json.loads((tmp_path / "o.jsonl").read_text().splitlines()[0])
+    assert row["id"] == "a" and row["translation"].startswith("Wo ist mein Paket?")
