@@ -7,9 +7,14 @@ with ``nlpbuild.quantize.quantize_int8``, and measures:
 
 * the size of each graph, fp32 and int8, and the total against Lambda's 262,144,000-byte unzipped limit with the
   runtime layer (its size is read from ``build/layers`` when a layer build exists, else taken as 116.4 MB);
-* greedy decoding through ``nlpserve.runtime.generate``: milliseconds per generated token and for the prefill,
-  fp32 and int8, one source of ``--source-pieces`` pieces, ``--new-tokens`` forced decoder steps (the FLOPs per
-  token do not depend on the weights' values, so these hold for the real checkpoint).
+* decoding through ``nlpserve.runtime.generate``: milliseconds per generated token and for the prefill, and a
+  whole sentence greedy and with 4 beams, fp32 and int8, one source of ``--source-pieces`` pieces,
+  ``--new-tokens`` forced decoder steps (the FLOPs per token do not depend on the weights' values, so these hold
+  for the real checkpoint); the time to load the two sessions (the model's share of a cold start);
+* the peer in the same process: transformers' ``generate`` (PyTorch fp32) on the same model, source and forced
+  length, greedy and 4 beams, and the speed-up of our int8 decode over it;
+* FLOPs per generated token (decoder self- and cross-attention projections, FFN, LM head) and the int8 rate they
+  imply, to estimate other shapes: ms per token ~= FLOPs per token / that rate.
 
     .venv/bin/python benchmarks/seq2seq_shape.py [--layers 6] [--d-model 512] [--vocab 58101] [--threads 2]
         [--out benchmarks/results/seq2seq_shape.json]
@@ -39,6 +44,31 @@ def runtime_bytes() -> tuple[int, str]:
         return RUNTIME_FALLBACK_BYTES, "README's measured runtime layer (116.4 MB)"
     with zipfile.ZipFile(layer) as z:
         return sum(i.file_size for i in z.infolist()), str(layer.relative_to(ROOT))
+
+
+#: Decoder shapes (d_model, ffn, vocab, decoder layers) of other checkpoints users bring, for the estimate.
+OTHER_SHAPES = {
+    "t5-small": (512, 2048, 32128, 6),
+    "bart-base / distilbart-xsum-6-6 (d_model 768)": (768, 3072, 50265, 6),
+    "opus-mt-tc-big (d_model 1024)": (1024, 4096, 57000, 6),
+}
+
+
+def decoder_flops(d: int, ffn: int, vocab: int, layers: int) -> int:
+    """FLOPs (2 per multiply-add) of one decoder step for one row: per layer the self-attention projections
+    (4 d^2), the cross-attention query and output (2 d^2; its keys/values are cached) and the FFN (2 d ffn),
+    then the LM head (d x vocab). Attention over the cache is left out (small at sentence lengths)."""
+    return 2 * layers * (6 * d * d + 2 * d * ffn) + 2 * d * vocab
+
+
+def median_s(call, repeats: int) -> float:
+    """Median wall time of ``repeats`` calls, in seconds."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
 
 
 def measure(args) -> dict:
@@ -72,23 +102,51 @@ def measure(args) -> dict:
             quantize_int8(fp32 / name, int8 / name)
         for label, folder in (("fp32", fp32), ("int8", int8)):
             sizes = {name: (folder / name).stat().st_size for name in (PREFILL, DECODER_WITH_PAST)}
+            t0 = time.perf_counter()
             graphs = Seq2SeqGraphs(folder, {**arch.manifest(), "eos_token_id": -1}, threads=args.threads)
+            load_s = time.perf_counter() - t0
             graphs.generate(ids, mask, GenerationConfig(max_new_tokens=2))  # warm up
-            t0 = time.perf_counter()
-            graphs.first_step(ids, mask)
-            prefill_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            prefill_s = median_s(lambda g=graphs: g.first_step(ids, mask), args.repeats)
             (tokens,) = graphs.generate(ids, mask, GenerationConfig(max_new_tokens=args.new_tokens))
-            total_s = time.perf_counter() - t0
+            total_s = median_s(lambda g=graphs: g.generate(ids, mask, GenerationConfig(max_new_tokens=args.new_tokens)),
+                               args.repeats)
+            beam_s = median_s(lambda g=graphs: g.generate(ids, mask, GenerationConfig(max_new_tokens=args.new_tokens,
+                                                                                   num_beams=4)), args.repeats)
             out[label] = {"bytes": sizes, "total_bytes": sum(sizes.values()),
                           "with_runtime_bytes": sum(sizes.values()) + runtime,
                           "fits_lambda_unzipped": sum(sizes.values()) + runtime <= LAMBDA_UNZIPPED,
+                          "load_s": round(load_s, 2),
                           "prefill_ms": round(prefill_s * 1000, 1),
                           "ms_per_token": round((total_s - prefill_s) / max(len(tokens) - 1, 1) * 1000, 2),
+                          "sentence_ms_greedy": round(total_s * 1000, 1),
+                          "sentence_ms_beam4": round(beam_s * 1000, 1),
                           "tokens": len(tokens)}
+    # the peer: transformers' generate on the same model (PyTorch fp32), the same source and forced length
+    torch.set_num_threads(args.threads)
+    source = torch.from_numpy(ids)
+    peer = {}
+    with torch.no_grad():
+        for beams in (1, 4):
+            settings = {"max_new_tokens": args.new_tokens, "min_new_tokens": args.new_tokens, "num_beams": beams,
+                        "do_sample": False}
+            model.generate(input_ids=source, attention_mask=torch.from_numpy(mask), **{**settings, "max_new_tokens": 2,
+                                                                                       "min_new_tokens": 2})
+            took = median_s(lambda s_=settings: model.generate(input_ids=source, attention_mask=torch.from_numpy(mask),
+                                                               **s_), args.repeats)
+            peer["sentence_ms_greedy" if beams == 1 else "sentence_ms_beam4"] = round(took * 1000, 1)
+    out["transformers_fp32"] = peer
+    out["speedup_int8_vs_transformers"] = {
+        k: round(peer[k] / out["int8"][k], 2) for k in ("sentence_ms_greedy", "sentence_ms_beam4")}
+    # FLOPs per generated token (2 per multiply-add): decoder self + cross attention projections, FFN, LM head
+    flops = decoder_flops(args.d_model, args.ffn, args.vocab, args.layers)
+    rate = flops / (out["int8"]["ms_per_token"] / 1000)
+    out["decoder_flops_per_token"] = flops
+    out["int8_gflops_per_s"] = round(rate / 1e9, 2)
+    out["estimated_int8_ms_per_token"] = {name: round(decoder_flops(*shape) / rate * 1000, 2)
+                                          for name, shape in OTHER_SHAPES.items()}
     out.update({"runtime_layer_bytes": runtime, "runtime_layer_source": runtime_source,
                 "lambda_unzipped_limit": LAMBDA_UNZIPPED, "threads": args.threads,
-                "source_pieces": args.source_pieces, "new_tokens": args.new_tokens,
+                "source_pieces": args.source_pieces, "new_tokens": args.new_tokens, "repeats": args.repeats,
                 "date": time.strftime("%Y-%m-%d"), "command": "benchmarks/seq2seq_shape.py " + " ".join(sys.argv[1:])})
     return out
 
@@ -103,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--source-pieces", type=int, default=24)
     p.add_argument("--new-tokens", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=3, help="timings are the median of this many runs")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "seq2seq_shape.json")
     args = p.parse_args(argv)
     result = measure(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,9 +44,13 @@ def seq2seq_models(tmp_path_factory) -> dict[str, Path]:
     t5 = tiny_seq2seq.t5_checkpoint(root / "t5-tiny")
     models = root / "models"
     samples = [a for text, _ in tiny_seq2seq.SUMMARIES for a in ("--sample", text)]
+    reports = []
     for args in ([str(marian), "--task", "translate", "--source-language", "en", "--target-language", "de"],
                  [str(t5), "--task", "summarize", *samples]):
-        run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", *args, "--out", str(models)],
+        run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", *args, "--out", str(models),
+                              "--layers-dir", str(root / "layers")],
                              check=False, capture_output=True, text=True, cwd=REPO, timeout=600)
         assert run.returncode == 0, run.stdout + run.stderr
-    return {"root": root, "marian": marian, "t5": t5, "models": models}
+        reports.append(json.loads(run.stdout))
+    return {"root": root, "marian": marian, "t5": t5, "models": models, "layers": root / "layers",
+            "reports": reports}

@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train-intent": ("nlpbuild.train_intent", "fine-tune the intent classifier on the written phrasings (writes data/)"),
     "countries": ("nlpbuild.countries", "write the country-name list the PII context rules read (needs babel)"),
     "seq2seq": ("nlpbuild.seq2seq_bundle", "a translation / abstractive summary bundle from a seq2seq checkpoint you bring"),
+    "tiny-seq2seq": ("nlpbuild.tiny_seq2seq", "write two tiny trained seq2seq checkpoints (Marian en-de, T5) to try the path"),
     "layers": ("nlpbuild.layers", "build the runtime + model layer zips into build/layers, check sizes"),
     "evaluate": ("nlpbuild.evaluate", "score every task on its held-out sets next to the peer; writes JSON"),
 }

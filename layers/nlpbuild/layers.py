@@ -755,7 +755,14 @@ def build_model_layer(
     files = package_files(src)
     if not files:
         raise LayerBuildError(f"model bundle {bundle!r} at {src} is empty")
-    missing = [f for f in ("model.onnx", "tokenizer.json", "manifest.json") if not (src / f).is_file()]
+    expected = ("model.onnx", "tokenizer.json", "manifest.json")
+    try:  # a seq2seq bundle (python -m nlpbuild seq2seq) lists its own files in its manifest
+        declared = json.loads((src / "manifest.json").read_text()).get("files") or {}
+        if json.loads((src / "manifest.json").read_text()).get("kind") == "seq2seq":
+            expected = (*declared, "manifest.json")
+    except (OSError, ValueError):
+        pass
+    missing = [f for f in expected if not (src / f).is_file()]
     if missing:
         log(f"warning: bundle {bundle!r} lacks {missing}")
     inputs = {

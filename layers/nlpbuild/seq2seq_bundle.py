@@ -12,8 +12,9 @@ hub id, when the machine is online): a Marian (opus-mt) pair or a T5-family mode
 4. quantises both graphs to int8 (dynamic, per-channel weights; ``quantize.quantize_int8``) and measures how often
    the int8 output equals the fp32 output, sequence for sequence and token for token (``--fp32`` keeps fp32);
 5. writes ``<out>/<name>/`` with ``manifest.json`` (kind ``seq2seq``: task, languages, source length limit,
-   generation defaults, the decoding facts of the architecture, licence, the parity and int8 reports) and zips
-   into the model layer ``model-<name>.zip`` like every other bundle (``python -m nlpbuild layers``).
+   generation defaults, the decoding facts of the architecture, licence, the parity and int8 reports), and the
+   model layer ``<layers_dir>/model-<name>.zip`` (``/opt/models/<name>``) as ``python -m nlpbuild layers`` packs
+   every other bundle, with its unzipped size against Lambda's limit beside the runtime layer.
 
 Bundle names: ``translate-<source>-<target>`` (``translate-en-de``) or ``summarize-<name>``; the task finds its
 bundles by that prefix (``nlpserve.catalog``).
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +48,9 @@ DEFAULT_SAMPLES = (
 TASKS = ("translate", "summarize")
 #: Most source pieces a request may feed the encoder (models with learned positions are capped lower by their table).
 MAX_SOURCE_TOKENS = 512
+#: Lambda's unzipped size limit (function code + layers), and the runtime layer's measured size (README).
+LAMBDA_UNZIPPED = 262_144_000
+RUNTIME_LAYER_BYTES = 116_400_000
 #: Default and ceiling of generated pieces per input (a sentence for translation, a chunk for summaries).
 MAX_NEW_TOKENS = 256
 
@@ -59,6 +64,7 @@ class BuildResult:
     bundle_dir: Path
     manifest: dict[str, Any]
     seconds: float
+    layer: dict[str, Any] | None = None  # the model layer zip and its sizes (None: not built)
 
 
 def bundle_name(task: str, source_language: str | None, target_language: str | None, name: str | None) -> str:
@@ -125,7 +131,7 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
           target_language: str | None = None, name: str | None = None, prefix: str | None = None,
           samples: Sequence[str] = DEFAULT_SAMPLES, quantize: bool = True, license: str | None = None,
           max_new_tokens: int | None = None, num_beams: int | None = None, threads: int = 2,
-          log: Callable[[str], None] = print) -> BuildResult:
+          layers_dir: Path | None = None, log: Callable[[str], None] = print) -> BuildResult:
     """Build the bundle ``<out_root>/<bundle_name(...)>`` from checkpoint ``model`` (see the module docstring).
 
     Raises ValueError (bad task, languages or names), FileNotFoundError (no checkpoint), ParityError (the fp32
@@ -241,9 +247,20 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
         "build": {"builder": BUILDER, "built_at": None, "parameters": {"prefix": prefix, "samples": len(samples)}},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    layer = None
+    if layers_dir is not None:  # the model layer, as `python -m nlpbuild layers` packs the shipped bundles
+        from nlpbuild.layers import build_model_layer
+
+        info = build_model_layer(out_root, bundle, layers_dir, force=True)
+        layer = {"zip": str(Path(layers_dir) / f"model-{bundle}.zip"), "zipped_bytes": info.zipped_bytes,
+                 "unzipped_bytes": info.unzipped_bytes,
+                 "fits_a_function_with_the_runtime_layer": info.unzipped_bytes + RUNTIME_LAYER_BYTES <= LAMBDA_UNZIPPED}
+        log(f"[{bundle}] layer {layer['zip']}: {info.unzipped_bytes / 1e6:.1f} MB unzipped; with the runtime layer "
+            f"({RUNTIME_LAYER_BYTES / 1e6:.1f} MB) {(info.unzipped_bytes + RUNTIME_LAYER_BYTES) / 1e6:.1f} MB of "
+            f"Lambda's {LAMBDA_UNZIPPED / 1e6:.1f} MB")
     seconds = time.monotonic() - started
     log(f"[{bundle}] wrote {out} ({sum(e['bytes'] for e in manifest['files'].values()) / 1e6:.1f} MB) in {seconds:.0f}s")
-    return BuildResult(out, manifest, seconds)
+    return BuildResult(out, manifest, seconds, layer)
 
 
 def _license(checkpoint: Path) -> str | None:
@@ -270,6 +287,9 @@ def add_arguments(parser) -> None:
                         f"at most {MAX_NEW_TOKENS})")
     parser.add_argument("--num-beams", type=int, help="default beams (default: the model's, at most 4)")
     parser.add_argument("--out", type=Path, default=Path("build/models"))
+    parser.add_argument("--layers-dir", type=Path, default=Path("build/layers"),
+                        help="where the model layer zip model-<name>.zip goes")
+    parser.add_argument("--no-layer", action="store_true", help="write the bundle only, no layer zip")
 
 
 def run(args) -> int:
@@ -277,10 +297,15 @@ def run(args) -> int:
         result = build(args.model, args.out, args.task, source_language=args.source_language,
                        target_language=args.target_language, name=args.name, prefix=args.prefix,
                        samples=tuple(args.sample or DEFAULT_SAMPLES), quantize=not args.fp32, license=args.license,
-                       max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
+                       max_new_tokens=args.max_new_tokens, num_beams=args.num_beams,
+                       layers_dir=None if args.no_layer else args.layers_dir,
+                       log=lambda msg: print(msg, file=sys.stderr))
     except (ValueError, FileNotFoundError, ParityError) as err:
         print(json.dumps({"error": str(err), "error_type": type(err).__name__}))
         return 2
-    print(json.dumps({"bundle": str(result.bundle_dir), "quality": result.manifest["quality"],
-                      "seconds": round(result.seconds, 1)}, indent=2))
+    print(json.dumps({"bundle": str(result.bundle_dir), "layer": result.layer, "quality": result.manifest["quality"],
+                      "seconds": round(result.seconds, 1),
+                      "next": {"serve": "nlpserve serve (bundles in build/models are served)",
+                               "deploy": f"cdk deploy -c seq2seq_models={result.bundle_dir.name}  (from infra/)"}},
+                     indent=2))
     return 0

@@ -24,7 +24,15 @@ CORPUS_DE = [
 ] * 20
 
 #: What the tiny Marian learns to translate (English -> German), and the tiny T5 to summarise (text -> headline).
-PAIRS = list(zip(CORPUS_EN[:4], CORPUS_DE[:4]))
+PAIRS = [
+    ("The council approved the budget for new parks on Tuesday.",
+     "Der Rat hat am Dienstag den Haushalt für neue Parks beschlossen."),
+    ("Where is my parcel?", "Wo ist mein Paket?"),
+    ("It should have arrived.", "Es sollte angekommen sein."),
+    ("Prices rose by 4.5 percent in March, the statistics office said.",
+     "Die Preise stiegen im März um 4,5 Prozent, teilte das Statistikamt mit."),
+    ("I'd like to book a table for two.", "Ich möchte einen Tisch für zwei reservieren."),
+]
 SUMMARIES = [
     ("The council approved the budget for new parks on Tuesday. Prices rose by 4.5 percent in March.",
      "The council approved the budget."),
@@ -135,3 +143,17 @@ def fit(model, sources: list[list[int]], targets: list[list[int]], pad: int, ste
         loss.backward()
         optimiser.step()
     return model.eval(), loss.item()
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("build/checkpoints"),
+                        help="where the two checkpoint directories go (opus-mt-tiny-en-de, t5-tiny)")
+
+
+def run(args) -> int:
+    """``python -m nlpbuild tiny-seq2seq``: write both checkpoints (about 10 s), to try the seq2seq path."""
+    marian = marian_checkpoint(args.out / "opus-mt-tiny-en-de")
+    t5 = t5_checkpoint(args.out / "t5-tiny")
+    print(json.dumps({"marian": str(marian), "t5": str(t5), "knows": {
+        "translate": [en for en, _ in PAIRS], "summarize": [text for text, _ in SUMMARIES]}}, indent=2))
+    return 0

@@ -89,6 +89,16 @@ def test_the_builder_writes_a_seq2seq_bundle_with_its_parity_report(built):
     assert manifest["quality"]["int8_vs_fp32"]["greedy"]["sequences_identical"] >= 0.5
     assert set(manifest["files"]) == {"prefill.onnx", "decoder_with_past.onnx", "source_tokenizer.json",
                                       "target_tokenizer.json"}
+    # ... and its model layer, /opt/models/translate-en-de/ in the zip, sized against Lambda's limit
+    import zipfile
+
+    report = built["reports"][0]
+    with zipfile.ZipFile(report["layer"]["zip"]) as z:
+        names = {i.filename for i in z.infolist()}
+        assert report["layer"]["unzipped_bytes"] == sum(i.file_size for i in z.infolist())
+    assert names == {f"models/translate-en-de/{f}" for f in (*manifest["files"], "manifest.json")}
+    assert report["layer"]["fits_a_function_with_the_runtime_layer"] is True
+    assert report["next"]["deploy"].startswith("cdk deploy -c seq2seq_models=translate-en-de")
     summary = json.loads((built["models"] / "summarize-abstractive" / "manifest.json").read_text())
     assert summary["task"] == "summarize" and summary["input_prefix"] == "summarize: "
     assert summary["architecture"]["family"] == "t5" and summary["max_length"] == 512
@@ -196,11 +206,15 @@ def test_a_long_text_is_summarised_chunk_by_chunk(served):
     assert result.summary.count(".") >= result.chunks
 
 
-def test_without_a_bundle_the_tasks_answer_503_with_how_to_build_one(models_dir):
+def test_without_a_bundle_the_tasks_answer_503_with_how_to_build_one(models_dir, tmp_path):
     from nlpserve.handlers import summarize, translate
 
+    shipped = tmp_path / "models"  # the five shipped bundles only (build/models may hold ones a user built)
+    shipped.mkdir()
+    for bundle in ("embed", "classify", "sentiment", "ner", "entities"):
+        (shipped / bundle).symlink_to(Path(models_dir) / bundle)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(config, "settings", dataclasses.replace(config.settings, models_dir=Path(models_dir),
+        mp.setattr(config, "settings", dataclasses.replace(config.settings, models_dir=shipped,
                                                            extra_models_dirs=()))
         status, body = call(translate, "/v1/translate", {"inputs": "Where is my parcel?"})
         assert status == 503 and body["error_type"] == "model_unavailable"
@@ -228,9 +242,25 @@ def test_batch_translates_a_file_and_a_whole_document(served, batch_env):
     counts = summary_of(batch_env, "results/translate/orders.jsonl.summary.json")["counts"]
     assert (counts["scored"], counts["failed"]) == (2, 1)
     letter = batch_env.get("results/translate/docs/letter.txt").decode()
-    assert letter.count("Wo ist mein Paket?") == 3 and "\n\n" in letter
+    assert letter == ("Wo ist mein Paket? Es sollte angekommen sein.  Der Rat hat am Dienstag den Haushalt für neue "
+                      "Parks beschlossen.\n\nWo ist mein Paket?\n")
     report = json.loads(batch_env.get("results/translate/docs/letter.txt.result.json"))
     assert report["target_language"] == "de" and report["sentences"] == 4
+
+
+def test_batch_writes_abstractive_summaries_when_the_object_asks_for_them(served, batch_env):
+    from functional.test_batch_pipeline import make_handler
+
+    texts = [text for text, _ in checkpoints.SUMMARIES]
+    body = "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts))
+    batch_env.put("incoming/summarize/news.jsonl", body, Metadata={"params": json.dumps({"mode": "abstractive"})})
+    batch_env.put("incoming/summarize/plain.jsonl", body)
+    batch_env.drain(make_handler(batch_env))
+    rows = batch_env.jsonl("results/summarize/news.jsonl")
+    assert [r["summary"] for r in rows] == [summary for _, summary in checkpoints.SUMMARIES]
+    assert all(r["chunks"] == 1 and r["sentences"] == [] for r in rows)
+    plain = batch_env.jsonl("results/summarize/plain.jsonl")
+    assert all(r["sentences"] and r["summary"] in texts[i] for i, r in enumerate(plain))  # extractive: quotes
 
 
 def test_the_cli_translates_and_summarises(served, tmp_path):

@@ -123,12 +123,13 @@ class TranslateTask(Task[TranslateParams, TranslateResult]):
 
     @staticmethod
     def _join(text: str, spans: list[tuple[int, int]], outputs: list, bundle: Seq2SeqBundle) -> TranslateResult:
-        parts = []
+        parts = [text[:spans[0][0]]]  # the whitespace around and between sentences is kept as it was
         for k, ((start, _), out) in enumerate(zip(spans, outputs)):
             if k:
                 gap = text[spans[k - 1][1]:start]
                 parts.append(gap if gap else " ")
             parts.append(out.text)
+        parts.append(text[spans[-1][1]:])
         manifest = bundle.manifest
         return TranslateResult(translation="".join(parts), source_language=manifest.source_language or "",
                                target_language=manifest.target_language or "", sentences=len(spans),
