@@ -50,6 +50,12 @@ def brought_bundles(task: str) -> list[str]:
     return [b for b in available_bundles() if prefix and b.startswith(prefix)]
 
 
+def warm(task: str) -> None:
+    """Load every present bundle of ``task`` now (Lambda init), not on the first request."""
+    for name in brought_bundles(task):
+        load(name)
+
+
 def load(name: str) -> Seq2SeqBundle:
     bundle = load_bundle(name)
     if not isinstance(bundle, Seq2SeqBundle):

@@ -99,8 +99,7 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
 
     def warm(self) -> SummarizeTask:
         super().warm()
-        for name in generation.brought_bundles(self.name):
-            generation.load(name)
+        generation.warm(self.name)
         split_sentences("The sentence model loads once. Then it is ready.")  # nupunkt loads its parameters
         return self
 

@@ -54,8 +54,7 @@ class TranslateTask(Task[TranslateParams, TranslateResult]):
     Result = TranslateResult
 
     def warm(self) -> TranslateTask:
-        for name in generation.brought_bundles(self.name):
-            generation.load(name)
+        generation.warm(self.name)
         split_sentences("The sentence model loads once. Then it is ready.")
         return self
 
