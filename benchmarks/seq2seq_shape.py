@@ -61,6 +61,27 @@ def decoder_flops(d: int, ffn: int, vocab: int, layers: int) -> int:
     return 2 * layers * (6 * d * d + 2 * d * ffn) + 2 * d * vocab
 
 
+def tokenizer_bytes(vocab: int) -> int:
+    """Bytes of one side's tokenizer JSON at this vocabulary size: a Unigram model of ``vocab`` pieces of 6
+    letters (opus-mt's pieces average about that) with SentencePiece's normaliser, as ``nlpbuild.seq2seq_bundle``
+    writes it (the real file also carries the precompiled charsmap: add about 0.3 MB)."""
+    import random
+
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers.models import Unigram
+
+    rng = random.Random(0)
+    letters = "abcdefghijklmnopqrstuvwxyzäöüß"
+    pieces = [("<unk>", 0.0)] + [("▁" + "".join(rng.choice(letters) for _ in range(6)) + str(i), -rng.random() * 15)
+                                 for i in range(vocab - 1)]
+    tokenizer = Tokenizer(Unigram(pieces, unk_id=0, byte_fallback=False))
+    tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC()])
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer.save(f"{tmp}/t.json")
+        return Path(f"{tmp}/t.json").stat().st_size + 300_000
+
+
 def median_s(call, repeats: int) -> float:
     """Median wall time of ``repeats`` calls, in seconds."""
     times = []
@@ -144,6 +165,11 @@ def measure(args) -> dict:
     out["int8_gflops_per_s"] = round(rate / 1e9, 2)
     out["estimated_int8_ms_per_token"] = {name: round(decoder_flops(*shape) / rate * 1000, 2)
                                           for name, shape in OTHER_SHAPES.items()}
+    tokenizers = 2 * tokenizer_bytes(args.vocab)  # source and target
+    out["int8"]["bundle_bytes_with_tokenizers_estimate"] = out["int8"]["total_bytes"] + tokenizers
+    out["int8"]["with_runtime_and_tokenizers_bytes"] = out["int8"]["with_runtime_bytes"] + tokenizers
+    out["int8"]["fits_lambda_unzipped_with_tokenizers"] = out["int8"]["with_runtime_and_tokenizers_bytes"] <= LAMBDA_UNZIPPED
+    out["tokenizers_bytes_estimate"] = tokenizers
     out.update({"runtime_layer_bytes": runtime, "runtime_layer_source": runtime_source,
                 "lambda_unzipped_limit": LAMBDA_UNZIPPED, "threads": args.threads,
                 "source_pieces": args.source_pieces, "new_tokens": args.new_tokens, "repeats": args.repeats,

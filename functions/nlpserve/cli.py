@@ -60,7 +60,8 @@ def serve(
 
 @app.command()
 def invoke(
-    function: str = typer.Argument(..., help="Handler module: sentiment, classify, ner, embed, summarize, meta, batch, local."),
+    function: str = typer.Argument(..., help="Handler module: sentiment, classify, ner, embed, summarize, language, entities, translate, "
+                                 "meta, batch, local."),
     event: Path = typer.Argument(..., exists=True, help="Event JSON file, e.g. events/http_v2_sentiment.json."),
 ) -> None:
     """Run a real Lambda handler in-process on an event file and print its response."""
@@ -82,7 +83,8 @@ def invoke(
 @app.command()
 def predict(
     task: str = typer.Argument(..., help="sentiment, classify, ner, redact, embed, summarize, language, entities, "
-                               "or classify-<name> for a custom classifier."),
+                               "translate (with a seq2seq bundle you built), or classify-<name> for a custom "
+                               "classifier."),
     texts: list[str] = typer.Argument(..., help="One or more texts."),
     param: list[str] = typer.Option([], "--param", "-p", help="Task parameter key=value (JSON values)."),
 ) -> None:

@@ -67,7 +67,7 @@ class Settings:
     # generation_timeout: below API Gateway's 30 s integration limit, with room for the rest of the request. Not
     # applied in batch. And the most decoder rows x steps a request may ask for (inputs x max_new_tokens x beams).
     generation_budget_s: float = field(default_factory=lambda: float(os.environ.get("NLP_GENERATION_BUDGET_S", "25")))
-    max_generation_tokens: int = field(default_factory=lambda: _int("NLP_MAX_GENERATION_TOKENS", 16_384))
+    max_generation_tokens: int = field(default_factory=lambda: _int("NLP_MAX_GENERATION_TOKENS", 65_536))
     batch_size: int = field(default_factory=lambda: _int("NLP_INFERENCE_BATCH_SIZE", 32))
     threads: int = field(default_factory=lambda: _int("NLP_THREADS", _default_threads()))
     # onnxruntime's worker threads spin between graph nodes instead of sleeping. Lambda bills wall time and

@@ -325,11 +325,13 @@ class ServiceConfig:
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
+def _as_tuple(value: Any, key: str = "value") -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip())
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{key} must be a comma-separated string or a list of strings, got {value!r}")
     return tuple(str(v).strip() for v in value)
 
 
@@ -391,7 +393,7 @@ def merge_config(raw: Mapping[str, Any], base: ServiceConfig | None = None) -> S
         if key.startswith("_") or key == "$schema":
             continue  # comments
         if key in ("tasks", "jwt_audience", "jwt_scopes", "custom_classifiers", "seq2seq_models"):
-            data[key] = _as_tuple(value)
+            data[key] = _as_tuple(value, key)
         elif key in ("layers_dir", "models_dir", "code_dir"):
             data[key] = _resolve_path(value)
         elif key in ("tracing", "nag", "seq2seq_batch"):

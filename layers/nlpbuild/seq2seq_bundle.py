@@ -23,6 +23,7 @@ bundles by that prefix (``nlpserve.catalog``).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -46,12 +47,14 @@ DEFAULT_SAMPLES = (
     "The new model is smaller, faster and cheaper to run than the old one, and it keeps the same accuracy.",
 )
 TASKS = ("translate", "summarize")
+#: Model families whose export and decoding are checked (tests/functional/test_seq2seq.py).
+FAMILIES = ("marian", "t5")
 #: Most source pieces a request may feed the encoder (models with learned positions are capped lower by their table).
 MAX_SOURCE_TOKENS = 512
 #: Lambda's unzipped size limit (function code + layers), and the runtime layer's measured size (README).
 LAMBDA_UNZIPPED = 262_144_000
 RUNTIME_LAYER_BYTES = 116_400_000
-#: Default and ceiling of generated pieces per input (a sentence for translation, a chunk for summaries).
+#: The most generated pieces per input a bundle defaults to (a sentence for translation, a chunk for summaries).
 MAX_NEW_TOKENS = 256
 
 
@@ -67,17 +70,67 @@ class BuildResult:
     layer: dict[str, Any] | None = None  # the model layer zip and its sizes (None: not built)
 
 
+LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+
 def bundle_name(task: str, source_language: str | None, target_language: str | None, name: str | None) -> str:
-    """``translate-<src>-<tgt>`` or ``summarize-<name>`` (default ``summarize-abstractive``); ValueError when a
-    translation model has no language pair."""
+    """``translate-<src>-<tgt>`` (or ``translate-<name>``) or ``summarize-<name>`` (default
+    ``summarize-abstractive``). ValueError: a translation without both languages, a language that is not an ISO
+    639-1/-3 code in lower case, a name that is not 1-40 lower-case letters and digits joined by '-' (it becomes a
+    directory, a layer and part of the CDK config)."""
+    from nlpserve.catalog import MODEL_NAME
+
+    if name is not None and not MODEL_NAME.fullmatch(name.removeprefix(f"{task}-")):
+        raise ValueError(f"--name {name!r}: use 1-40 lower-case letters and digits, words joined by single '-' "
+                         "(e.g. en-de-news)")
     if task == "translate":
-        if name:
-            return name if name.startswith("translate-") else f"translate-{name}"
         if not (source_language and target_language):
             raise ValueError("a translation bundle needs --source-language and --target-language (ISO 639-1, e.g. "
-                             "en and de), or --name")
-        return f"translate-{source_language}-{target_language}"
-    return f"summarize-{name or 'abstractive'}"
+                             "en and de): the translate task chooses a bundle by its language pair")
+        for flag, code in (("--source-language", source_language), ("--target-language", target_language)):
+            if not LANGUAGE.fullmatch(code):
+                raise ValueError(f"{flag} {code!r}: give an ISO 639-1 code in lower case (en, de, fr, ...), as "
+                                 "requests and language detection name languages")
+        if source_language == target_language:
+            raise ValueError(f"--source-language and --target-language are both {source_language!r}")
+        return f"translate-{name.removeprefix('translate-')}" if name else f"translate-{source_language}-{target_language}"
+    return f"summarize-{name.removeprefix('summarize-')}" if name else "summarize-abstractive"
+
+
+def generation_defaults(model, task: str, max_new_tokens: int | None, num_beams: int | None) -> dict[str, Any]:
+    """The bundle's decoding defaults, as transformers would decode this checkpoint: its generation config, and for
+    a summary its ``task_specific_params["summarization"]`` (t5-small: 4 beams, length penalty 2, no 3-gram
+    repeats, min_length 30, early stopping), as transformers' summarization pipeline applies them; explicit
+    ``max_new_tokens`` / ``num_beams`` win. ValueError: a setting outside the API's ceilings, or one the runtime
+    does not implement (repetition penalty, a forced first token as mBART / NLLB use)."""
+    gen = model.generation_config.to_dict()
+    if task == "summarize":
+        gen.update((getattr(model.config, "task_specific_params", None) or {}).get("summarization") or {})
+    unsupported = {k: gen.get(k) for k, neutral in (("repetition_penalty", 1.0), ("forced_bos_token_id", None),
+                                                     ("encoder_repetition_penalty", 1.0))
+                   if gen.get(k) not in (neutral, None) and gen.get(k) != neutral}
+    if unsupported:
+        raise ValueError(f"the checkpoint's generation settings {unsupported} are not supported by the runtime's "
+                         "decoder (Marian and T5 models do not need them)")
+    max_length = gen.get("max_length") or MAX_NEW_TOKENS + 1  # transformers counts the decoder start token
+    defaults = {
+        "max_new_tokens": max_new_tokens if max_new_tokens is not None else min(MAX_NEW_TOKENS, max_length - 1),
+        "num_beams": num_beams if num_beams is not None else min(4, gen.get("num_beams") or 1),
+        "length_penalty": float(gen["length_penalty"] if gen.get("length_penalty") is not None else 1.0),
+        "no_repeat_ngram_size": int(gen.get("no_repeat_ngram_size") or 0),
+        "min_new_tokens": max(0, int(gen.get("min_length") or 0) - 1),
+        "early_stopping": gen.get("early_stopping") is True,
+        "bad_words_ids": [list(map(int, w)) for w in gen.get("bad_words_ids") or []],
+    }
+    from nlpserve.tasks.generation import MAX_BEAMS
+    from nlpserve.tasks.generation import MAX_NEW_TOKENS as CEILING
+
+    if not 1 <= defaults["max_new_tokens"] <= CEILING:
+        raise ValueError(f"--max-new-tokens must be 1-{CEILING} (the API's ceiling), not {max_new_tokens}")
+    if not 1 <= defaults["num_beams"] <= MAX_BEAMS:
+        raise ValueError(f"--num-beams must be 1-{MAX_BEAMS} (the API's ceiling), not {num_beams}")
+    defaults["min_new_tokens"] = min(defaults["min_new_tokens"], defaults["max_new_tokens"] - 1)
+    return defaults
 
 
 def resolve_checkpoint(model: str) -> Path:
@@ -145,26 +198,31 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
 
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+    samples = list(samples)
+    if not samples or any(not text.strip() for text in samples):
+        raise ValueError("every --sample must have some text: the parity check decodes each one")
     started = time.monotonic()
     bundle = bundle_name(task, source_language, target_language, name)
     checkpoint = resolve_checkpoint(model)
     log(f"[{bundle}] load {checkpoint}")
     torch.manual_seed(0)
-    hf = AutoModelForSeq2SeqLM.from_pretrained(str(checkpoint)).eval()
+    try:
+        hf = AutoModelForSeq2SeqLM.from_pretrained(str(checkpoint)).eval()
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(f"{checkpoint} is not a seq2seq checkpoint transformers can load (a Marian / opus-mt pair "
+                         f"or a T5-family model, with config.json and its weights): {str(err).splitlines()[0]}"
+                         ) from err
     arch = seq2seq.architecture(hf)
+    if arch.family not in FAMILIES:
+        raise ValueError(f"{checkpoint} is a {arch.family} model; the exporter and decoder are checked on "
+                         f"{', '.join(FAMILIES)}")
     source_tok, target_tok = tokenizers_for(checkpoint, arch.family)
     if prefix is None:  # T5 checkpoints carry their task prefixes ("summarize: ", "translate English to German: ")
         params = (getattr(hf.config, "task_specific_params", None) or {})
         key = "summarization" if task == "summarize" else f"translation_{source_language}_to_{target_language}"
         prefix = (params.get(key) or {}).get("prefix", "")
     limit = min(MAX_SOURCE_TOKENS, arch.max_source_positions or MAX_SOURCE_TOKENS)
-    gen = hf.generation_config
-    defaults = {
-        "max_new_tokens": int(max_new_tokens or min(MAX_NEW_TOKENS, gen.max_length or MAX_NEW_TOKENS)),
-        "num_beams": int(num_beams or min(4, gen.num_beams or 1)),
-        "length_penalty": float(gen.length_penalty if gen.length_penalty is not None else 1.0),
-        "no_repeat_ngram_size": int(gen.no_repeat_ngram_size or 0),
-    }
+    defaults = generation_defaults(hf, task, max_new_tokens, num_beams)
 
     work = Path(tempfile.mkdtemp(prefix="nlpbuild-seq2seq-"))
     try:
@@ -173,16 +231,14 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
         seq2seq.export(hf, work / "fp32")
         fp32 = Seq2SeqGraphs(work / "fp32", arch.manifest(), threads=threads)
         ids, mask = _encode(source_tok, samples, prefix, arch.pad_token_id, limit)
-        settings = [("greedy", GenerationConfig(max_new_tokens=defaults["max_new_tokens"]))]
+        settings = [("greedy", {**defaults, "num_beams": 1, "early_stopping": False})]
         if defaults["num_beams"] > 1:
-            settings.append((f"beam {defaults['num_beams']}", GenerationConfig(
-                max_new_tokens=defaults["max_new_tokens"], num_beams=defaults["num_beams"],
-                length_penalty=defaults["length_penalty"], no_repeat_ngram_size=defaults["no_repeat_ngram_size"])))
+            settings.append((f"beam {defaults['num_beams']}", defaults))
+        settings = [(label, kwargs, GenerationConfig(**kwargs)) for label, kwargs in settings]
         reference: dict[str, list[list[int]]] = {}
-        for label, config in settings:
-            want = _cut(seq2seq.torch_generate(hf, ids, mask, max_new_tokens=config.max_new_tokens,
-                                               num_beams=config.num_beams, length_penalty=config.length_penalty,
-                                               no_repeat_ngram_size=config.no_repeat_ngram_size), arch.eos_token_id)
+        for label, kwargs, config in settings:
+            hf_kwargs = {k: v for k, v in kwargs.items() if not (k == "bad_words_ids" and not v)}
+            want = _cut(seq2seq.torch_generate(hf, ids, mask, **hf_kwargs), arch.eos_token_id)
             got = fp32.generate(ids, mask, config)
             for text, w, g in zip(samples, want, got):
                 if w != g:
@@ -200,7 +256,7 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
                 quantize_int8(work / "fp32" / graph, out / graph)
             agreement = {}
             int8 = Seq2SeqGraphs(out, arch.manifest(), threads=threads)
-            for label, config in settings:
+            for label, _, config in settings:
                 got = int8.generate(ids, mask, config)
                 same_tokens = sum(a == b for w, g in zip(reference[label], got) for a, b in zip(w, g))
                 agreement[label] = {
@@ -238,10 +294,12 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
         "description": (f"{'Translation' if task == 'translate' else 'Abstractive summarisation'} "
                         f"({arch.family}{f', {source_language} -> {target_language}' if task == 'translate' else ''}) "
                         f"from the checkpoint {Path(model).name}, exported by nlpbuild.seq2seq"),
-        "source": {"model": str(model), "license": config_license},
+        # a local directory by its name only: the build machine's paths are not the model's identity
+        "source": {"model": Path(model).name if Path(model).expanduser().is_dir() else str(model),
+                   "license": config_license},
         "quantization": "int8 dynamic (QInt8, per-channel weights)" if quantize else None,
         "quality": {"parity_with_transformers": {label: f"{len(samples)}/{len(samples)} samples identical"
-                                                 for label, _ in settings},
+                                                 for label, _, _ in settings},
                     **({"int8_vs_fp32": agreement} if agreement else {})},
         "files": {p.name: file_entry(p) for p in sorted(out.iterdir()) if p.is_file()},
         "build": {"builder": BUILDER, "built_at": None, "parameters": {"prefix": prefix, "samples": len(samples)}},
@@ -305,7 +363,8 @@ def run(args) -> int:
         return 2
     print(json.dumps({"bundle": str(result.bundle_dir), "layer": result.layer, "quality": result.manifest["quality"],
                       "seconds": round(result.seconds, 1),
-                      "next": {"serve": "nlpserve serve (bundles in build/models are served)",
+                      "next": {"serve": "nlpserve serve" + ("" if args.out.resolve() == Path("build/models").resolve()
+                                                             else f"  (with NLP_EXTRA_MODELS_DIRS={args.out})"),
                                "deploy": f"cdk deploy -c seq2seq_models={result.bundle_dir.name}  (from infra/)"}},
                      indent=2))
     return 0

@@ -91,7 +91,8 @@ def marian_checkpoint(directory: Path, seed: int = 0) -> Path:
     model, _ = fit(model, [tokenizer(en)["input_ids"] for en, _ in pairs],
                    [tokenizer(text_target=de)["input_ids"] for _, de in pairs], pad)
     model.generation_config.num_beams = 2
-    model.generation_config.max_length = 64
+    model.generation_config.max_length = 65  # transformers counts the decoder start token: 64 new pieces
+    model.generation_config.bad_words_ids = [[pad]]  # as every opus-mt checkpoint sets
     model.save_pretrained(str(directory))
     (directory / "README.md").write_text("---\nlicense: cc-by-4.0\n---\n# tiny test pair\n", encoding="utf-8")
     return directory
@@ -115,7 +116,10 @@ def t5_checkpoint(directory: Path, seed: int = 0) -> Path:
     cfg = transformers.T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2,
                                 num_decoder_layers=2, num_heads=4, pad_token_id=0, eos_token_id=1,
                                 decoder_start_token_id=0,
-                                task_specific_params={"summarization": {"prefix": "summarize: "}})
+                                task_specific_params={"summarization": {  # t5-small's keys, smaller values
+                                    "prefix": "summarize: ", "num_beams": 2, "no_repeat_ngram_size": 3,
+                                    "length_penalty": 2.0, "min_length": 3, "max_length": 40,
+                                    "early_stopping": True}})
     model = transformers.T5ForConditionalGeneration(cfg)
     model, _ = fit(model, [tokenizer("summarize: " + text)["input_ids"] for text, _ in SUMMARIES],
                    [tokenizer(summary)["input_ids"] for _, summary in SUMMARIES], 0)

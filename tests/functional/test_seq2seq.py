@@ -70,6 +70,30 @@ def test_onnx_decoding_reproduces_transformers_generate(exported, settings):
         assert graphs.generate(ids, mask, GenerationConfig(**settings)) == want
 
 
+def test_bad_words_min_length_and_early_stopping_match_transformers(exported):
+    """Break test: opus-mt checkpoints set ``bad_words_ids`` (``<pad>``), which the decoder ignored, so a real pair
+    failed the build's parity check; T5's summarisation settings use ``min_length`` and ``early_stopping``."""
+    from nlpbuild import seq2seq
+    from nlpserve.runtime.generate import GenerationConfig
+
+    model, arch, graphs = exported
+    ids, mask = _inputs(arch, 0)
+    free = seq2seq.torch_generate(model, ids, mask, max_new_tokens=10)
+    bad = [[free[0][0]], free[1][1:3], [arch.eos_token_id]]  # a token it would write, a 2-gram, and EOS (ignored)
+    for settings in ({"max_new_tokens": 10, "bad_words_ids": bad},
+                     {"max_new_tokens": 10, "num_beams": 3, "bad_words_ids": bad},
+                     {"max_new_tokens": 12, "min_new_tokens": 6},
+                     {"max_new_tokens": 12, "num_beams": 3, "min_new_tokens": 4, "early_stopping": True},
+                     {"max_new_tokens": 12, "num_beams": 4, "early_stopping": True, "length_penalty": 2.0,
+                      "no_repeat_ngram_size": 3}):
+        want = [r[: r.index(arch.eos_token_id) + 1] if arch.eos_token_id in r else r
+                for r in seq2seq.torch_generate(model, ids, mask, **settings)]
+        got = graphs.generate(ids, mask, GenerationConfig(**settings))
+        assert got == want, settings
+        if "bad_words_ids" in settings:
+            assert all(free[0][0] not in row for row in got) or free[0][0] == arch.eos_token_id
+
+
 def test_the_exported_graphs_take_the_documented_inputs(exported):
     _, arch, graphs = exported
     assert [i.name for i in graphs.prefill.get_inputs()] == ["input_ids", "attention_mask"]

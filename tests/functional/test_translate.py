@@ -62,8 +62,9 @@ def reference_summary(built, text: str) -> str:
     directory = built["t5"]
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(directory))
     model = transformers.T5ForConditionalGeneration.from_pretrained(str(directory)).eval()
-    with torch.no_grad():
-        out = model.generate(**tokenizer(["summarize: " + text], return_tensors="pt"), do_sample=False)
+    settings = {k: v for k, v in model.config.task_specific_params["summarization"].items() if k != "prefix"}
+    with torch.no_grad():  # as transformers' summarization pipeline decodes
+        out = model.generate(**tokenizer(["summarize: " + text], return_tensors="pt"), do_sample=False, **settings)
     return tokenizer.decode(out[0], skip_special_tokens=True).strip()
 
 
@@ -82,8 +83,10 @@ def test_the_builder_writes_a_seq2seq_bundle_with_its_parity_report(built):
     assert manifest["kind"] == "seq2seq" and manifest["task"] == "translate"
     assert (manifest["source_language"], manifest["target_language"]) == ("en", "de")
     assert manifest["source"]["license"] == "cc-by-4.0"  # from the model card's front matter
+    pad = manifest["architecture"]["pad_token_id"]
     assert manifest["generation"] == {"max_new_tokens": 64, "num_beams": 2, "length_penalty": 1.0,
-                                      "no_repeat_ngram_size": 0}
+                                      "no_repeat_ngram_size": 0, "min_new_tokens": 0, "early_stopping": False,
+                                      "bad_words_ids": [[pad]]}  # the checkpoint's, <pad> banned as in opus-mt
     assert manifest["architecture"]["family"] == "marian" and manifest["max_length"] == 128
     assert set(manifest["quality"]["parity_with_transformers"]) == {"greedy", "beam 2"}
     assert manifest["quality"]["int8_vs_fp32"]["greedy"]["sequences_identical"] >= 0.5
@@ -101,6 +104,11 @@ def test_the_builder_writes_a_seq2seq_bundle_with_its_parity_report(built):
     assert report["next"]["deploy"].startswith("cdk deploy -c seq2seq_models=translate-en-de")
     summary = json.loads((built["models"] / "summarize-abstractive" / "manifest.json").read_text())
     assert summary["task"] == "summarize" and summary["input_prefix"] == "summarize: "
+    # T5's summarization settings, as transformers' summarization pipeline applies them
+    assert summary["generation"] == {"max_new_tokens": 39, "num_beams": 2, "length_penalty": 2.0,
+                                     "no_repeat_ngram_size": 3, "min_new_tokens": 2, "early_stopping": True,
+                                     "bad_words_ids": []}
+    assert set(summary["quality"]["parity_with_transformers"]) == {"greedy", "beam 2"}
     assert summary["architecture"]["family"] == "t5" and summary["max_length"] == 512
 
 
@@ -115,6 +123,38 @@ def test_the_builder_says_what_is_wrong_with_its_input(tmp_path):
     run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", str(tmp_path), "--task", "translate",
                           "--out", str(tmp_path)], check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert run.returncode == 2 and "--source-language" in json.loads(run.stdout)["error"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--task", "translate", "--source-language", "en", "--target-language", "de", "--name", "x/../../escaped"],
+     "--name 'x/../../escaped'"),
+    (["--task", "translate", "--source-language", "en", "--target-language", "de", "--name", "A" * 300],
+     "1-40 lower-case"),
+    (["--task", "translate", "--name", "mypair"], "--source-language and --target-language"),
+    (["--task", "translate", "--source-language", "english", "--target-language", "de"], "ISO 639-1"),
+    (["--task", "translate", "--source-language", "EN", "--target-language", "DE"], "lower case"),
+    (["--task", "summarize", "--num-beams", "100"], "--num-beams must be 1-8"),
+    (["--task", "summarize", "--max-new-tokens", "0"], "--max-new-tokens must be 1-512"),
+    (["--task", "summarize", "--sample", "  "], "every --sample must have some text"),
+])
+def test_the_builder_refuses_what_would_make_an_unusable_bundle(built, tmp_path, args, message):
+    """Break test: such names wrote outside --out, crashed, or built bundles no request could choose."""
+    run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", str(built["t5"]), *args, "--out",
+                          str(tmp_path / "models"), "--layers-dir", str(tmp_path / "layers")],
+                         check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert message in json.loads(run.stdout)["error"]
+    assert not any(tmp_path.rglob("*.onnx")) and not (tmp_path.parent / "escaped").exists()
+
+
+def test_a_checkpoint_that_is_not_seq2seq_is_named_as_such(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "vocab_size": 10, "hidden_size": 8,
+                                                      "num_hidden_layers": 1, "num_attention_heads": 1,
+                                                      "intermediate_size": 8}))
+    run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", str(tmp_path), "--task", "summarize",
+                          "--out", str(tmp_path / "m"), "--no-layer"],
+                         check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert run.returncode == 2 and "is not a seq2seq checkpoint" in json.loads(run.stdout)["error"]
 
 
 # -- the API ---------------------------------------------------------------------------------------------
@@ -155,6 +195,53 @@ def test_request_options_change_the_search_and_are_checked(served):
         "error"]
 
 
+def test_a_real_pairs_defaults_take_a_full_request(served):
+    """Break test: with opus-mt's defaults (max_new_tokens 256, 4 beams) the budget counted 1,024 pieces per
+    sentence and refused a request of 17 sentences. Each translation stops at 3 x its source + 10 pieces, so 64
+    sentences fit."""
+    from nlpserve.handlers import translate
+
+    status, body = call(translate, "/v1/translate", {"inputs": ["Where is my parcel?"] * 64,
+                                                     "parameters": {"max_new_tokens": 256, "num_beams": 4}})
+    assert status == 200, body
+    assert {r["translation"] for r in body["results"]} == {"Wo ist mein Paket?"}
+
+
+def test_text_without_sentence_ends_is_read_whole_not_cut_after_one_window(served):
+    """Break test: 199 kB of words with no full stop came back as one cut "sentence" (99 % dropped)."""
+    from nlpserve.tasks import get_task
+
+    text = "where is my parcel " * 400  # no sentence end: about 2,000 source pieces, the encoder reads 128
+    result = get_task("translate").run([text])[0]
+    assert result.truncated is False and result.sentences >= 10
+    summary = get_task("summarize").run([text], get_task("summarize").Params(mode="abstractive"))[0]
+    assert summary.truncated is False and summary.chunks >= 4
+
+
+def test_text_in_another_language_than_the_models_source_is_flagged_or_refused(served):
+    from nlpserve.handlers import translate
+
+    german = "Der Rat hat am Dienstag den Haushalt für neue Parks beschlossen und die Bürger informiert."
+    status, body = call(translate, "/v1/translate", {"inputs": [german, "Where is my parcel?"]})
+    assert status == 200 and body["results"][0]["language"] == "de" and "language" not in body["results"][1]
+    status, body = call(translate, "/v1/translate", {"inputs": [german], "parameters": {"reject_other_languages": True}})
+    assert status == 422 and body["error_type"] == "unsupported_language" and "en only" in body["error"]
+    status, body = call(translate, "/v1/translate", {"inputs": [german], "parameters": {"source_language": "en"}})
+    assert status == 200 and "language" not in body["results"][0]  # the caller said what it is
+
+
+def test_the_model_cards_list_the_brought_bundles(served):
+    from fastapi.testclient import TestClient
+    from nlpserve.api import create_app
+
+    cards = {c["task"]: c for c in TestClient(create_app(["summarize", "translate"], warm=False)).get(
+        "/v1/models").json()["models"]}
+    assert cards["translate"]["bundle"] == "translate-en-de" and cards["translate"]["source"]["license"] == "cc-by-4.0"
+    assert cards["summarize"]["bundle"] == "embed"
+    assert [c["bundle"] for c in cards["summarize"]["abstractive"]] == ["summarize-abstractive"]
+    assert cards["summarize"]["abstractive"][0]["generation"]["num_beams"] == 2
+
+
 def test_a_request_asking_for_too_much_generation_is_refused_before_decoding(served):
     from nlpserve.handlers import translate
 
@@ -162,7 +249,8 @@ def test_a_request_asking_for_too_much_generation_is_refused_before_decoding(ser
         mp.setattr(config, "settings", dataclasses.replace(config.settings, max_generation_tokens=100))
         status, body = call(translate, "/v1/translate", {"inputs": TWO_SENTENCES})  # 3 sentences x 64 x 2 beams
         assert status == 413 and body["error_type"] == "request_too_expensive"
-        assert "NLP_MAX_GENERATION_TOKENS" in body["error"] and body["details"][0]["requested"] == 3 * 64 * 2
+        # per sentence: its cap (3 x its source pieces + 10, at most max_new_tokens 64) x 2 beams
+        assert "NLP_MAX_GENERATION_TOKENS" in body["error"] and 100 < body["details"][0]["requested"] < 3 * 64 * 2
         status, body = call(translate, "/v1/translate", {"inputs": TWO_SENTENCES,
                                                          "parameters": {"num_beams": 1, "max_new_tokens": 30}})
         assert status == 200, body

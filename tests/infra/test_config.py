@@ -114,3 +114,9 @@ def test_custom_classifiers_need_the_classify_function() -> None:
     with pytest.raises(ConfigError, match="served by the 'classify' function: add it to tasks"):
         load_config({"custom_classifiers": "tickets", "tasks": "sentiment"})
     assert load_config({"custom_classifiers": "tickets,faq"}).custom_classifiers == ("tickets", "faq")
+
+
+def test_a_list_key_of_the_wrong_type_is_a_config_error() -> None:
+    """Break test: ``seq2seq_models: 5`` raised a TypeError instead of naming the key."""
+    with pytest.raises(ConfigError, match="seq2seq_models must be a comma-separated string or a list"):
+        load_config({"seq2seq_models": 5})

@@ -100,7 +100,8 @@ def parse_json(raw: bytes) -> Any:
         doc = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise BadRequest(
-            f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            # json's own message for a raw control character ends in " at"
+            f"request body is not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}",
             details=[{"line": exc.lineno, "column": exc.colno, "offset": exc.pos}],
         ) from None
     except ValueError as exc:  # NaN / Infinity

@@ -25,13 +25,14 @@ def _resolver() -> Any:
 @batch_app.command("score")
 def score(
     task: str = typer.Argument(..., help="sentiment, classify, ner, redact, embed, summarize, language, entities, "
-                               "or classify-<name> for a custom classifier."),
+                               "translate (with a seq2seq bundle you built), or classify-<name> for a custom "
+                               "classifier."),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".jsonl/.csv/.txt (optionally .gz)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Result JSONL (default results/<task>/<name>.jsonl)."),
     text_field: str | None = typer.Option(None, help="JSONL text field / CSV text column (default: text)."),
     id_field: str | None = typer.Option(None, help="Field carried as the record id (default: id)."),
     batch_size: int | None = typer.Option(None, min=1, help="Texts per model call (default 64)."),
-    document: bool = typer.Option(False, "--document", help="Treat a .txt/.md file as ONE document (redact, summarize, entities)."),
+    document: bool = typer.Option(False, "--document", help="Treat a .txt/.md file as ONE document (redact, summarize, entities, translate)."),
     params: str | None = typer.Option(None, help="Task params as JSON, e.g. '{\"sentences\": 5}'."),
     progress: bool = typer.Option(True, help="Show a progress bar on stderr."),
 ) -> None:

@@ -4,9 +4,10 @@ and each decoder step (the first from an empty self-attention cache) feeds one t
 
 Search: greedy, or beam search as in Hugging Face transformers' ``generate`` (``num_beams``, ``length_penalty``:
 a finished hypothesis scores ``sum of log-probabilities / generated_length ** length_penalty``;
-``early_stopping=False``: stop when no running beam can beat the worst finished one). Logits processors, applied in
-``generate``'s order: ``no_repeat_ngram_size`` (a token that would repeat an n-gram of the output gets -inf) and the
-forced EOS at ``max_new_tokens`` (``forced_eos_token_id``, which Marian models set). Both searches reproduce
+``early_stopping`` False: stop when no running beam can beat the worst finished one; True: when ``num_beams``
+hypotheses are finished). Logits processors, as ``generate`` applies them: ``no_repeat_ngram_size`` (a token that
+would repeat an n-gram of the output gets -inf), ``bad_words_ids``, ``min_new_tokens`` (no EOS before) and the
+forced EOS at ``max_new_tokens`` (``forced_eos_token_id``, which Marian models set), last. Both searches reproduce
 ``generate``'s tokens on the same graphs (tests/functional/test_seq2seq.py).
 
 Shapes: ``input_ids`` / ``attention_mask`` [batch, source] int64; results are token id lists without the decoder
@@ -34,6 +35,16 @@ class GenerationConfig:
     num_beams: int = 1
     length_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
+    #: EOS is banned until this many pieces were generated (transformers' ``min_length`` - 1: it counts the start)
+    min_new_tokens: int = 0
+    #: beam search stops as soon as ``num_beams`` hypotheses are finished (transformers' ``early_stopping=True``)
+    early_stopping: bool = False
+    #: token sequences never generated (transformers' ``bad_words_ids``; opus-mt bans ``<pad>``); a ban on EOS
+    #: alone is ignored, as transformers ignores it
+    bad_words_ids: tuple[tuple[int, ...], ...] = ()
+
+    def __post_init__(self) -> None:  # JSON manifests give lists
+        object.__setattr__(self, "bad_words_ids", tuple(tuple(int(t) for t in w) for w in self.bad_words_ids))
 
 
 class Seq2SeqGraphs:
@@ -87,6 +98,8 @@ class Seq2SeqGraphs:
         (the task turns that into a clear error before API Gateway's limit)."""
         input_ids = np.asarray(input_ids, dtype=np.int64)
         attention_mask = np.asarray(attention_mask, dtype=np.int64)
+        if deadline is not None:
+            deadline()
         if config.num_beams > 1:
             return self._beam(input_ids, attention_mask, config, deadline)
         return self._greedy(input_ids, attention_mask, config, deadline)
@@ -104,6 +117,19 @@ class Seq2SeqGraphs:
                 prefix = tuple(full[len(full) - n + 1:])
                 banned = [full[k + n - 1] for k in range(len(full) - n + 1) if tuple(full[k:k + n - 1]) == prefix]
                 log_probs[row, banned] = NEG_INF
+        for word in config.bad_words_ids:
+            if word == (self.eos,):
+                continue
+            if len(word) == 1:
+                log_probs[:, word[0]] = NEG_INF
+                continue
+            head = list(word[:-1])
+            for row, seq in enumerate(sequences):
+                full = [self.start, *seq]
+                if full[len(full) - len(head):] == head:
+                    log_probs[row, word[-1]] = NEG_INF
+        if length < config.min_new_tokens:
+            log_probs[:, self.eos] = NEG_INF
         if self.forced_eos is not None and length == config.max_new_tokens - 1:
             forced = np.full_like(log_probs, NEG_INF)
             forced[:, self.forced_eos] = 0.0
@@ -168,7 +194,8 @@ class Seq2SeqGraphs:
                     if kept == beams:
                         break
                 best_running = next_scores[b].max() / ((length + 1) ** config.length_penalty)
-                if len(finished[b]) == beams and min(s for s, _ in finished[b]) >= best_running:
+                if len(finished[b]) == beams and (config.early_stopping
+                                                  or min(s for s, _ in finished[b]) >= best_running):
                     done[b] = True
             rows = next_from.reshape(-1)
             sequences = [[*sequences[r], int(t)] for r, t in zip(rows, next_tokens.reshape(-1))]

@@ -8,8 +8,10 @@ target tokenizer's text without special tokens, in input order.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +68,15 @@ class Seq2SeqBundle:
         prefix = self.manifest.input_prefix
         return [len(e.ids) for e in self.source_tokenizer.encode_batch([prefix + t for t in texts])]
 
+    @cached_property
+    def overhead(self) -> int:
+        """Pieces every encoder input spends on the input prefix and EOS."""
+        return self.count_pieces([""])[0]
+
+    def piece_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character ``[start, end)`` of each source piece of ``text`` (no prefix, no EOS)."""
+        return self.source_tokenizer.encode(text, add_special_tokens=False).offsets
+
     def _encode(self, texts: Sequence[str]) -> list[tuple[list[int], bool]]:
         prefix = self.manifest.input_prefix
         out = []
@@ -78,9 +89,11 @@ class Seq2SeqBundle:
         return out
 
     def generate(self, texts: Sequence[str], config: GenerationConfig | None = None,
-                 deadline: Callable[[], None] | None = None) -> list[Generated]:
+                 deadline: Callable[[], None] | None = None,
+                 length_factor: float | None = None) -> list[Generated]:
         """One output per text, input order. ``deadline()`` is called before every decoder step and may raise
-        (``TimeoutError`` or a task error) to stop."""
+        (``TimeoutError`` or a task error) to stop. ``length_factor``: also stop an output at ``length_factor`` x
+        its batch's longest source + 10 pieces (``max_length_cap``)."""
         config = config or self.defaults()
         encoded = self._encode(texts)
         results: list[Generated | None] = [None] * len(texts)
@@ -94,11 +107,22 @@ class Seq2SeqBundle:
             for row, i in enumerate(chunk):
                 n = len(encoded[i][0])
                 ids[row, :n], mask[row, :n] = encoded[i][0], 1
-            outputs = self.graphs.generate(ids, mask, config, deadline=deadline)
+            batch_config = config
+            if length_factor is not None:
+                batch_config = dataclasses.replace(config, max_new_tokens=max_length_cap(
+                    width, config.max_new_tokens, length_factor))
+            outputs = self.graphs.generate(ids, mask, batch_config, deadline=deadline)
             for i, out in zip(chunk, outputs):
                 results[i] = Generated(self.target_tokenizer.decode(out, skip_special_tokens=True).strip(),
-                                       encoded[i][1], len(out), len(out) >= config.max_new_tokens)
+                                       encoded[i][1], len(out), len(out) >= batch_config.max_new_tokens)
         return results  # type: ignore[return-value]
+
+
+def max_length_cap(source_pieces: int, max_new_tokens: int, factor: float) -> int:
+    """The most pieces generated for a source of ``source_pieces``: ``factor`` x source + 10, at most
+    ``max_new_tokens`` (marian-nmt's decoder stops at ``--max-length-factor`` 3 x the source the same way: a
+    translation runs longer only when the model loops)."""
+    return max(1, min(max_new_tokens, int(factor * source_pieces) + 10))
 
 
 def _tokenizer(path: Path) -> Tokenizer:

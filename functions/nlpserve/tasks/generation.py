@@ -63,12 +63,42 @@ def load(name: str) -> Seq2SeqBundle:
     return bundle
 
 
-def enforce_budget(task: str, inputs: int, config_: GenerationConfig) -> None:
-    """413 request_too_expensive before any decoding when ``inputs`` x ``max_new_tokens`` x ``num_beams`` exceeds
-    ``NLP_MAX_GENERATION_TOKENS`` (the most decoder rows x steps a request may ask for; not in batch)."""
-    budget.enforce(task, inputs * config_.max_new_tokens * config_.num_beams, config.settings.max_generation_tokens,
-                   setting="NLP_MAX_GENERATION_TOKENS",
-                   unit="generated word pieces at most (model inputs x max_new_tokens x num_beams)")
+def enforce_budget(task: str, pieces: int) -> None:
+    """413 request_too_expensive before any decoding when the most pieces a request may generate (summed over its
+    model inputs: each input's cap x ``num_beams``) exceed ``NLP_MAX_GENERATION_TOKENS`` (not in batch)."""
+    budget.enforce(task, pieces, config.settings.max_generation_tokens, setting="NLP_MAX_GENERATION_TOKENS",
+                   unit="generated word pieces at most (per model input: its max_new_tokens cap x num_beams)")
+
+
+def fit(bundle: Seq2SeqBundle, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` (sentences of ``text``) with each one the encoder cannot read whole (over ``bundle.max_length``
+    pieces with the prefix and EOS) cut into consecutive pieces that fit, at the last word boundary (a piece that
+    starts after whitespace) before the limit, else at the limit. Text with no sentence ends (a log, a
+    transcript) is then read whole instead of being cut after its first window."""
+    room = max(8, bundle.max_length - bundle.overhead)
+    counts = bundle.count_pieces([text[s:e] for s, e in spans])
+    out: list[tuple[int, int]] = []
+    for (start, end), count in zip(spans, counts):
+        if count <= bundle.max_length:
+            out.append((start, end))
+            continue
+        offsets = [(start + a, start + b) for a, b in bundle.piece_offsets(text[start:end])]
+        at = 0
+        while at < len(offsets):
+            stop = min(at + room, len(offsets))
+            if stop < len(offsets):  # back to a piece that starts a word, if the window has one
+                for k in range(stop, at + room // 2, -1):
+                    if offsets[k][0] > 0 and text[offsets[k][0] - 1].isspace():
+                        stop = k
+                        break
+            piece_start = offsets[at][0]
+            piece_end = offsets[stop][0] if stop < len(offsets) else end
+            chunk = text[piece_start:piece_end]
+            lead = len(chunk) - len(chunk.lstrip())
+            if chunk.strip():
+                out.append((piece_start + lead, piece_start + len(chunk.rstrip())))
+            at = stop
+    return out
 
 
 def unavailable(task: str, what: str, example: str) -> ModelUnavailable:
@@ -76,7 +106,8 @@ def unavailable(task: str, what: str, example: str) -> ModelUnavailable:
     return ModelUnavailable(
         f"{task} needs a {what} model, and none is deployed here (bundles named {prefix}*). No seq2seq weights ship "
         f"with nlpserve: build a bundle from a checkpoint you bring with `{example}`, then deploy it with "
-        "`cdk deploy -c seq2seq_models=<bundle>` (locally: put it in NLP_MODELS_DIR)",
+        "`cdk deploy -c seq2seq_models=<bundle>` (locally: build it into build/models, or point "
+        "NLP_EXTRA_MODELS_DIRS at the directory that holds it)",
         details=[{"task": task, "bundle_prefix": prefix, "build": example}])
 
 
@@ -101,7 +132,8 @@ class Deadline:
 
 def pack(bundle: Seq2SeqBundle, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Consecutive sentence spans joined into ``[start, end)`` chunks of ``text`` that each fit the encoder
-    (``bundle.max_length`` pieces); a single sentence longer than that is its own chunk (and is cut)."""
+    (``bundle.max_length`` pieces); a sentence longer than that is first cut to fit (``fit``)."""
+    spans = fit(bundle, text, spans)
     if not spans:
         return []
     pieces = bundle.count_pieces([text[s:e] for s, e in spans])

@@ -177,14 +177,14 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
         one length-sorted batch; a text's chunk summaries joined in order."""
         names = generation.brought_bundles(self.name)
         if not names:
-            raise generation.unavailable(self.name, "abstractive summarisation", ABSTRACTIVE_BUILD_EXAMPLE)
+            raise generation.unavailable(self.name, "summarisation (mode=abstractive)", ABSTRACTIVE_BUILD_EXAMPLE)
         bundle = generation.load(names[0])
         _abstractive_bundle.set(names[0])
         docs = self._split(texts)
         chunks = [generation.pack(bundle, text, spans or [(0, len(text))]) for text, spans in zip(texts, docs)]
         inputs = [text[s:e] for text, spans in zip(texts, chunks) for s, e in spans]
         config_ = generation.generation_config(bundle, params)  # type: ignore[arg-type]
-        generation.enforce_budget(self.name, len(inputs), config_)
+        generation.enforce_budget(self.name, len(inputs) * config_.max_new_tokens * config_.num_beams)
         outputs = bundle.generate(inputs, config_, deadline=generation.Deadline(self.name))
         results, at = [], 0
         for spans, doc in zip(chunks, docs):
@@ -195,6 +195,14 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
                                            truncated=any(o.truncated for o in mine),
                                            length_capped=any(o.length_capped for o in mine)))
         return results
+
+    def model_info(self) -> dict[str, Any]:
+        """The extractive model's card, and the abstractive bundles' (``abstractive``, when any is deployed)."""
+        info = super().model_info()
+        brought = generation.brought_bundles(self.name)
+        if brought:
+            info["abstractive"] = [{"bundle": n, **generation.load(n).manifest.card()} for n in brought]
+        return info
 
     def model_ref(self) -> tuple[str, str]:
         name = _abstractive_bundle.get()

@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import Field
 
 from nlpserve.errors import InvalidInput, UnsupportedLanguage
-from nlpserve.runtime.seq2seq import Seq2SeqBundle
+from nlpserve.runtime.seq2seq import Seq2SeqBundle, max_length_cap
 from nlpserve.tasks import generation
-from nlpserve.tasks.base import DocumentOutput, Task, TaskResult
+from nlpserve.tasks.base import DocumentOutput, LanguageGuardParams, Task, TaskResult
 from nlpserve.tasks.sentences import split_sentences
 
 BUILD_EXAMPLE = ("python -m nlpbuild seq2seq ./opus-mt-en-de --task translate --source-language en "
@@ -28,7 +28,12 @@ BUILD_EXAMPLE = ("python -m nlpbuild seq2seq ./opus-mt-en-de --task translate --
 _used: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("translate_bundles", default=())
 
 
-class TranslateParams(generation.GenerationParams):
+#: A translation stops at 3 x its source's pieces + 10 (marian-nmt's ``--max-length-factor`` default): longer
+#: only when the model loops, and it bounds the work a request can ask for.
+MAX_LENGTH_FACTOR = 3.0
+
+
+class TranslateParams(generation.GenerationParams, LanguageGuardParams):
     source_language: str | None = Field(
         None, min_length=2, max_length=3, description="ISO 639-1 code of the input (default: detected per text "
         "among the sources that have a model into the target).")
@@ -67,8 +72,11 @@ class TranslateTask(Task[TranslateParams, TranslateResult]):
                 out.setdefault((manifest.source_language, manifest.target_language), name)
         return out
 
-    def _choose(self, texts: Sequence[str], params: TranslateParams) -> list[str]:
-        """The bundle of each text: InvalidInput / UnsupportedLanguage (422) for a pair no bundle has."""
+    def _choose(self, texts: Sequence[str], params: TranslateParams) -> tuple[list[str], list[str | None]]:
+        """The bundle of each text, and each text's flag: the language it is confidently written in when that is
+        none of the deployed sources (only when ``source_language`` is not given; with
+        ``reject_other_languages``, a 422 instead). InvalidInput / UnsupportedLanguage (422) for a pair no bundle
+        has."""
         pairs = self.pairs()
         if not pairs:
             raise generation.unavailable(self.name, "translation", BUILD_EXAMPLE)
@@ -89,34 +97,43 @@ class TranslateTask(Task[TranslateParams, TranslateResult]):
                 raise UnsupportedLanguage(
                     f"no model translates '{params.source_language}' into '{target}' here; deployed pairs: {listed}",
                     details=[{"source_language": params.source_language, "target_language": target}])
-            return [pairs[(params.source_language, target)]] * len(texts)
-        if len(sources) == 1:
-            return [pairs[(sources[0], target)]] * len(texts)
+            return [pairs[(params.source_language, target)]] * len(texts), [None] * len(texts)
         from nlpserve.tasks import language
 
+        flags = language.guard(self.name, texts, sources, params.reject_other_languages)
+        if len(sources) == 1:
+            return [pairs[(sources[0], target)]] * len(texts), flags
         chosen = []
         for text in texts:  # the most probable of the sources that have a model into the target
             ranked = dict(language.identifier().rank(text))
             chosen.append(pairs[(max(sources, key=lambda s: ranked.get(s, 0.0)), target)])
-        return chosen
+        return chosen, flags
 
     def _run(self, texts: list[str], params: TranslateParams) -> list[TranslateResult]:
-        bundles = self._choose(texts, params)
+        bundles, flags = self._choose(texts, params)
         _used.set(tuple(dict.fromkeys(bundles)))
         deadline = generation.Deadline(self.name)
-        spans = [split_sentences(t) or [(0, len(t))] for t in texts]
-        results: list[TranslateResult | None] = [None] * len(texts)
-        for name in dict.fromkeys(bundles):  # one batch of every sentence per bundle
+        jobs = []  # per bundle: the texts it translates, their sentence spans, the decoding settings
+        for name in dict.fromkeys(bundles):
             bundle = generation.load(name)
             mine = [i for i, b in enumerate(bundles) if b == name]
+            spans = {i: generation.fit(bundle, texts[i], split_sentences(texts[i]) or [(0, len(texts[i]))])
+                     for i in mine}
+            jobs.append((bundle, mine, spans, generation.generation_config(bundle, params)))
+        # the whole request's worst case, before any decoding
+        generation.enforce_budget(self.name, sum(
+            max_length_cap(n, settings.max_new_tokens, MAX_LENGTH_FACTOR) * settings.num_beams
+            for bundle, mine, spans, settings in jobs
+            for n in bundle.count_pieces([texts[i][s:e] for i in mine for s, e in spans[i]])))
+        results: list[TranslateResult | None] = [None] * len(texts)
+        for bundle, mine, spans, settings in jobs:  # one length-sorted batch of every sentence per bundle
             sentences = [texts[i][s:e] for i in mine for s, e in spans[i]]
-            settings = generation.generation_config(bundle, params)
-            generation.enforce_budget(self.name, len(sentences), settings)
-            outputs = bundle.generate(sentences, settings, deadline=deadline)
+            outputs = bundle.generate(sentences, settings, deadline=deadline, length_factor=MAX_LENGTH_FACTOR)
             at = 0
             for i in mine:
                 n = len(spans[i])
                 results[i] = self._join(texts[i], spans[i], outputs[at:at + n], bundle)
+                results[i].language = flags[i]
                 at += n
         return results  # type: ignore[return-value]
 
