@@ -3,7 +3,8 @@
 No seq2seq weights ship in any package reachable here, so this builds a randomly initialised transformers model
 with a real checkpoint's architecture (default: Helsinki-NLP/opus-mt-en-de -- MarianMT, vocab 58,101, d_model 512,
 6 + 6 layers, FFN 2048, 74.4 M parameters), exports it with ``nlpbuild.seq2seq.export``, int8-quantises both graphs
-with ``nlpbuild.quantize.quantize_int8``, and measures:
+with ``nlpbuild.quantize.quantize_int8`` (reading the decoder's embedding from the LM head's int8 weight, as the
+builder does for a tied model: ``nlpbuild.seq2seq.tie_quantized_embedding``), and measures:
 
 * the size of each graph, fp32 and int8, and the total against Lambda's 262,144,000-byte unzipped limit with the
   runtime layer (its size is read from ``build/layers`` when a layer build exists, else taken as 116.4 MB);
@@ -78,7 +79,7 @@ def tokenizer_bytes(vocab: int) -> int:
     tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC()])
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
     with tempfile.TemporaryDirectory() as tmp:
-        tokenizer.save(f"{tmp}/t.json")
+        tokenizer.save(f"{tmp}/t.json", pretty=False)
         return Path(f"{tmp}/t.json").stat().st_size + 300_000
 
 
@@ -121,6 +122,8 @@ def measure(args) -> dict:
         int8.mkdir()
         for name in (PREFILL, DECODER_WITH_PAST):
             quantize_int8(fp32 / name, int8 / name)
+        if seq2seq.embeddings_tied(model):  # as the builder does (nlpbuild.seq2seq_bundle)
+            out["tied_embedding_bytes_saved"] = seq2seq.tie_quantized_embedding(int8 / DECODER_WITH_PAST)
         for label, folder in (("fp32", fp32), ("int8", int8)):
             sizes = {name: (folder / name).stat().st_size for name in (PREFILL, DECODER_WITH_PAST)}
             t0 = time.perf_counter()

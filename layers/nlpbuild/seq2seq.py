@@ -167,3 +167,70 @@ def torch_generate(model, input_ids: np.ndarray, attention_mask: np.ndarray, **k
         out = model.generate(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
                              do_sample=False, **kwargs)
     return [row[1:] for row in out.tolist()]
+
+
+def tie_quantized_embedding(path: Path) -> int:
+    """In an int8 ``decoder_with_past.onnx`` whose model ties the decoder's input embedding to its LM head (Marian,
+    t5-small: one [vocab, d_model] matrix), read the embedding of each step's token from the LM head's int8 weight
+    instead of keeping a second quantised copy for the Gather: ``Gather(W_int8 [d, vocab], ids, axis=1)`` times that
+    column's per-channel scale. Saves vocab x d_model bytes (29.7 MB at opus-mt's shape), and the embedding is then
+    quantised per token rather than per tensor. Returns the bytes saved (0: the graph has no such pair, or the LM
+    head's quantisation is not symmetric per-channel, and is left as it was).
+
+    Call only when the model's input and output embeddings are the same matrix (``embeddings_tied``)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    users: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            users.setdefault(name, []).append(node)
+    gather = next((n for n in graph.node if n.op_type == "Gather" and n.input[1] == "decoder_input_ids"
+                   and n.input[0] in inits), None)
+    head = next((n for n in graph.node if n.op_type == "MatMulInteger" and n.input[1] in inits
+                 and len(inits[n.input[1]].dims) == 2 and gather is not None
+                 and list(inits[n.input[1]].dims) == list(reversed(inits[gather.input[0]].dims))), None)
+    if gather is None or head is None or len(users.get(gather.output[0], [])) != 1:
+        return 0
+    dequantize = users[gather.output[0]][0]
+    weight = head.input[1]
+    zero_point = head.input[3] if len(head.input) > 3 else ""
+    scale = weight.removesuffix("_quantized") + "_scale"
+    if (dequantize.op_type != "DequantizeLinear" or scale not in inits or list(inits[scale].dims) != [inits[weight].dims[1]]
+            or (zero_point and numpy_helper.to_array(inits[zero_point]).any())):
+        return 0
+    embedding = gather.input[0]
+    out = dequantize.output[0]
+    nodes = [
+        helper.make_node("Gather", [weight, "decoder_input_ids"], [out + "/tied_columns"], axis=1),  # [d, B, 1]
+        helper.make_node("Cast", [out + "/tied_columns"], [out + "/tied_float"], to=onnx.TensorProto.FLOAT),
+        helper.make_node("Transpose", [out + "/tied_float"], [out + "/tied_rows"], perm=[1, 2, 0]),  # [B, 1, d]
+        helper.make_node("Gather", [scale, "decoder_input_ids"], [out + "/tied_scale"], axis=0),  # [B, 1]
+        helper.make_node("Unsqueeze", [out + "/tied_scale", out + "/tied_axes"], [out + "/tied_scale3"]),
+        helper.make_node("Mul", [out + "/tied_rows", out + "/tied_scale3"], [out]),
+    ]
+    graph.initializer.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), out + "/tied_axes"))
+    at = list(graph.node).index(gather)
+    kept = [n for n in graph.node if n is not gather and n is not dequantize]
+    del graph.node[:]
+    graph.node.extend(kept[:at] + nodes + kept[at:])
+    saved = 0
+    for name in (embedding, *dequantize.input[1:]):
+        if name in inits and not any(name in n.input for n in graph.node):
+            saved += len(inits[name].raw_data) or inits[name].ByteSize()
+            graph.initializer.remove(inits[name])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return saved
+
+
+def embeddings_tied(model) -> bool:
+    """True when the decoder's input embedding and the LM head are one matrix (``tie_word_embeddings``)."""
+    try:
+        out, inp = model.get_output_embeddings(), model.get_decoder().embed_tokens
+    except AttributeError:
+        return False
+    return out is not None and out.weight.shape == inp.weight.shape and bool((out.weight == inp.weight).all())

@@ -254,6 +254,9 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
         if quantize:
             for graph in (seq2seq.PREFILL, seq2seq.DECODER_WITH_PAST):
                 quantize_int8(work / "fp32" / graph, out / graph)
+            if seq2seq.embeddings_tied(hf):  # one int8 copy of the shared embedding / LM head in the decoder graph
+                saved = seq2seq.tie_quantized_embedding(out / seq2seq.DECODER_WITH_PAST)
+                log(f"[{bundle}] decoder embedding read from the LM head's int8 weight: {saved / 1e6:.2f} MB saved")
             agreement = {}
             int8 = Seq2SeqGraphs(out, arch.manifest(), threads=threads)
             for label, _, config in settings:
@@ -271,8 +274,9 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    source_tok.save(str(out / "source_tokenizer.json"))
-    target_tok.save(str(out / "target_tokenizer.json"))
+    # compact JSON: opus-mt's 58,101-piece tokenizers are about half the size unindented
+    source_tok.save(str(out / "source_tokenizer.json"), pretty=False)
+    target_tok.save(str(out / "target_tokenizer.json"), pretty=False)
     config_license = license or _license(checkpoint)
     manifest = {
         "name": bundle,

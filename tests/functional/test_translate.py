@@ -92,6 +92,13 @@ def test_the_builder_writes_a_seq2seq_bundle_with_its_parity_report(built):
     assert manifest["quality"]["int8_vs_fp32"]["greedy"]["sequences_identical"] >= 0.5
     assert set(manifest["files"]) == {"prefill.onnx", "decoder_with_past.onnx", "source_tokenizer.json",
                                       "target_tokenizer.json"}
+    # the decoder graph keeps one int8 copy of the tied embedding / LM head (the [d_model, vocab] one)
+    import onnx
+
+    arch = manifest["architecture"]
+    decoder = onnx.load(str(built["models"] / "translate-en-de" / "decoder_with_past.onnx"))
+    shapes = [list(t.dims) for t in decoder.graph.initializer]
+    assert [arch["d_model"], arch["vocab_size"]] in shapes and [arch["vocab_size"], arch["d_model"]] not in shapes
     # ... and its model layer, /opt/models/translate-en-de/ in the zip, sized against Lambda's limit
     import zipfile
 
