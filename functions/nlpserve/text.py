@@ -94,6 +94,15 @@ def _joins(ch: str) -> bool:
     return unicodedata.category(ch)[0] == "M" or _in(ch, _JOINING_RANGES)
 
 
+def _attaches(text: str, i: int) -> bool:
+    """``text[i]`` belongs to the cluster before it: a joining character, or a run of format characters (dropped
+    by the folding) that ends in one. ``A`` ZWSP U+0301 must fold to ``Á`` as ``A`` U+0301 does, or folding twice
+    would compose what folding once left apart."""
+    while i < len(text) and unicodedata.category(text[i]) == "Cf":
+        i += 1
+    return i < len(text) and _joins(text[i])
+
+
 def _map_char(ch: str) -> str:
     """One character of NFKC output to its matching form (ASCII passes through)."""
     if ch < "\x80":
@@ -126,7 +135,9 @@ def _fold_cluster(cluster: str) -> str:
     chosen = nfkc if len(nfkc) <= len(nfc.encode("utf-8", "surrogatepass")) else nfc
     if len(chosen) > len(cluster.encode("utf-8", "surrogatepass")):
         chosen = cluster
-    return "".join(_map_char(ch) for ch in chosen)
+    mapped = "".join(_map_char(ch) for ch in chosen)
+    # a dropped format character may have kept a mark from composing with its base ("A" ZWSP U+0301)
+    return unicodedata.normalize("NFC", mapped) if len(mapped) < len(chosen) else mapped
 
 
 class _SimpleChars(dict):
@@ -233,10 +244,10 @@ def normalize_for_matching(text: str) -> Normalized:
         if c < 0:
             add(simple[pos:], pos, n, True)
             break
-        start = c - 1 if c > pos and _joins(text[c]) else c  # a mark composes with the character before it
+        start = c - 1 if c > pos and _attaches(text, c) else c  # a mark composes with the character before it
         add(simple[pos:start], pos, start, True)
         end = c + 1
-        while end < n and _joins(text[end]):
+        while end < n and _attaches(text, end):
             end += 1
         folded = _fold_cluster(text[start:end])
         add(folded, start, end, end - start == 1 and len(folded) == 1)

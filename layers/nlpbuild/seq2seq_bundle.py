@@ -70,7 +70,7 @@ class BuildResult:
     layer: dict[str, Any] | None = None  # the model layer zip and its sizes (None: not built)
 
 
-LANGUAGE = re.compile(r"[a-z]{2,3}")
+LANGUAGE = re.compile(r"[a-z]{2}")
 
 
 def bundle_name(task: str, source_language: str | None, target_language: str | None, name: str | None) -> str:
@@ -87,14 +87,40 @@ def bundle_name(task: str, source_language: str | None, target_language: str | N
         if not (source_language and target_language):
             raise ValueError("a translation bundle needs --source-language and --target-language (ISO 639-1, e.g. "
                              "en and de): the translate task chooses a bundle by its language pair")
+        known = _detectable_languages()
         for flag, code in (("--source-language", source_language), ("--target-language", target_language)):
-            if not LANGUAGE.fullmatch(code):
+            if not LANGUAGE.fullmatch(code) or (known and code not in known):
                 raise ValueError(f"{flag} {code!r}: give an ISO 639-1 code in lower case (en, de, fr, ...), as "
-                                 "requests and language detection name languages")
+                                 "requests and language detection (py3langid, 97 languages) name languages")
         if source_language == target_language:
             raise ValueError(f"--source-language and --target-language are both {source_language!r}")
         return f"translate-{name.removeprefix('translate-')}" if name else f"translate-{source_language}-{target_language}"
+    if source_language or target_language:
+        raise ValueError("--source-language / --target-language are for --task translate (a summary is written "
+                         "in its input's language)")
     return f"summarize-{name.removeprefix('summarize-')}" if name else "summarize-abstractive"
+
+
+def _detectable_languages() -> frozenset[str]:
+    """The ISO 639-1 codes py3langid names (what the translate task detects and flags with)."""
+    try:
+        from nlpserve.tasks.language import identifier
+
+        return frozenset(identifier().nb_classes)
+    except ImportError:  # pragma: no cover - py3langid is a runtime dependency
+        return frozenset()
+
+
+def check_overrides(max_new_tokens: int | None, num_beams: int | None) -> None:
+    """ValueError for an explicit ``--max-new-tokens`` / ``--num-beams`` outside the API's ceilings (before any
+    work)."""
+    from nlpserve.tasks.generation import MAX_BEAMS
+    from nlpserve.tasks.generation import MAX_NEW_TOKENS as CEILING
+
+    if max_new_tokens is not None and not 1 <= max_new_tokens <= CEILING:
+        raise ValueError(f"--max-new-tokens must be 1-{CEILING} (the API's ceiling), not {max_new_tokens}")
+    if num_beams is not None and not 1 <= num_beams <= MAX_BEAMS:
+        raise ValueError(f"--num-beams must be 1-{MAX_BEAMS} (the API's ceiling), not {num_beams}")
 
 
 def generation_defaults(model, task: str, max_new_tokens: int | None, num_beams: int | None) -> dict[str, Any]:
@@ -113,8 +139,13 @@ def generation_defaults(model, task: str, max_new_tokens: int | None, num_beams:
         raise ValueError(f"the checkpoint's generation settings {unsupported} are not supported by the runtime's "
                          "decoder (Marian and T5 models do not need them)")
     max_length = gen.get("max_length") or MAX_NEW_TOKENS + 1  # transformers counts the decoder start token
+    # a decoder with a position table (Marian) cannot write more pieces than it has positions
+    positions = getattr(model.config, "max_position_embeddings", None) or None
+    if max_new_tokens is not None and positions and max_new_tokens > positions:
+        raise ValueError(f"--max-new-tokens {max_new_tokens}: this model's decoder has {positions} positions")
     defaults = {
-        "max_new_tokens": max_new_tokens if max_new_tokens is not None else min(MAX_NEW_TOKENS, max_length - 1),
+        "max_new_tokens": max_new_tokens if max_new_tokens is not None else min(
+            MAX_NEW_TOKENS, max_length - 1, positions or MAX_NEW_TOKENS),
         "num_beams": num_beams if num_beams is not None else min(4, gen.get("num_beams") or 1),
         "length_penalty": float(gen["length_penalty"] if gen.get("length_penalty") is not None else 1.0),
         "no_repeat_ngram_size": int(gen.get("no_repeat_ngram_size") or 0),
@@ -122,13 +153,7 @@ def generation_defaults(model, task: str, max_new_tokens: int | None, num_beams:
         "early_stopping": gen.get("early_stopping") is True,
         "bad_words_ids": [list(map(int, w)) for w in gen.get("bad_words_ids") or []],
     }
-    from nlpserve.tasks.generation import MAX_BEAMS
-    from nlpserve.tasks.generation import MAX_NEW_TOKENS as CEILING
-
-    if not 1 <= defaults["max_new_tokens"] <= CEILING:
-        raise ValueError(f"--max-new-tokens must be 1-{CEILING} (the API's ceiling), not {max_new_tokens}")
-    if not 1 <= defaults["num_beams"] <= MAX_BEAMS:
-        raise ValueError(f"--num-beams must be 1-{MAX_BEAMS} (the API's ceiling), not {num_beams}")
+    check_overrides(defaults["max_new_tokens"], defaults["num_beams"])
     defaults["min_new_tokens"] = min(defaults["min_new_tokens"], defaults["max_new_tokens"] - 1)
     return defaults
 
@@ -203,6 +228,7 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
         raise ValueError("every --sample must have some text: the parity check decodes each one")
     started = time.monotonic()
     bundle = bundle_name(task, source_language, target_language, name)
+    check_overrides(max_new_tokens, num_beams)
     checkpoint = resolve_checkpoint(model)
     log(f"[{bundle}] load {checkpoint}")
     torch.manual_seed(0)
@@ -237,8 +263,14 @@ def build(model: str, out_root: Path, task: str, *, source_language: str | None 
         settings = [(label, kwargs, GenerationConfig(**kwargs)) for label, kwargs in settings]
         reference: dict[str, list[list[int]]] = {}
         for label, kwargs, config in settings:
-            hf_kwargs = {k: v for k, v in kwargs.items() if not (k == "bad_words_ids" and not v)}
-            want = _cut(seq2seq.torch_generate(hf, ids, mask, **hf_kwargs), arch.eos_token_id)
+            # min_length 0: the checkpoint's own min_length would apply beside min_new_tokens
+            hf_kwargs = {**{k: v for k, v in kwargs.items() if not (k == "bad_words_ids" and not v)}, "min_length": 0}
+            try:
+                want = _cut(seq2seq.torch_generate(hf, ids, mask, **hf_kwargs), arch.eos_token_id)
+            except (IndexError, RuntimeError, ValueError) as err:
+                raise ValueError(f"transformers' own generate fails on this checkpoint with the settings {hf_kwargs}"
+                                 f" ({type(err).__name__}: {str(err).splitlines()[0]}): fix its generation config "
+                                 "or pass --max-new-tokens / --num-beams") from err
             got = fp32.generate(ids, mask, config)
             for text, w, g in zip(samples, want, got):
                 if w != g:
@@ -363,7 +395,9 @@ def run(args) -> int:
                        layers_dir=None if args.no_layer else args.layers_dir,
                        log=lambda msg: print(msg, file=sys.stderr))
     except (ValueError, FileNotFoundError, ParityError) as err:
-        print(json.dumps({"error": str(err), "error_type": type(err).__name__}))
+        kind = {FileNotFoundError: "checkpoint_not_found", ParityError: "parity_failed"}.get(type(err),
+                                                                                             "invalid_build_input")
+        print(json.dumps({"error": str(err), "error_type": kind}))
         return 2
     print(json.dumps({"bundle": str(result.bundle_dir), "layer": result.layer, "quality": result.manifest["quality"],
                       "seconds": round(result.seconds, 1),

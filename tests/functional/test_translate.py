@@ -126,7 +126,7 @@ def test_the_builder_says_what_is_wrong_with_its_input(tmp_path):
                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
     assert run.returncode == 2
     error = json.loads(run.stdout)
-    assert error["error_type"] == "FileNotFoundError" and "not a local directory" in error["error"]
+    assert error["error_type"] == "checkpoint_not_found" and "not a local directory" in error["error"]
     run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", str(tmp_path), "--task", "translate",
                           "--out", str(tmp_path)], check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert run.returncode == 2 and "--source-language" in json.loads(run.stdout)["error"]
@@ -140,6 +140,9 @@ def test_the_builder_says_what_is_wrong_with_its_input(tmp_path):
     (["--task", "translate", "--name", "mypair"], "--source-language and --target-language"),
     (["--task", "translate", "--source-language", "english", "--target-language", "de"], "ISO 639-1"),
     (["--task", "translate", "--source-language", "EN", "--target-language", "DE"], "lower case"),
+    (["--task", "translate", "--source-language", "eng", "--target-language", "de"], "ISO 639-1"),
+    (["--task", "translate", "--source-language", "zz", "--target-language", "de"], "py3langid"),
+    (["--task", "summarize", "--source-language", "en"], "are for --task translate"),
     (["--task", "summarize", "--num-beams", "100"], "--num-beams must be 1-8"),
     (["--task", "summarize", "--max-new-tokens", "0"], "--max-new-tokens must be 1-512"),
     (["--task", "summarize", "--sample", "  "], "every --sample must have some text"),
@@ -152,6 +155,16 @@ def test_the_builder_refuses_what_would_make_an_unusable_bundle(built, tmp_path,
     assert run.returncode == 2, run.stdout + run.stderr
     assert message in json.loads(run.stdout)["error"]
     assert not any(tmp_path.rglob("*.onnx")) and not (tmp_path.parent / "escaped").exists()
+
+
+def test_the_builder_keeps_new_tokens_within_the_decoders_positions(built, tmp_path):
+    """Re-break test: a bundle whose default max_new_tokens exceeded the decoder's position table (the tiny Marian
+    has 128) crashed with a 500 when the model looped."""
+    run = subprocess.run([sys.executable, "-m", "nlpbuild", "seq2seq", str(built["marian"]), "--task", "translate",
+                          "--source-language", "en", "--target-language", "de", "--max-new-tokens", "200",
+                          "--out", str(tmp_path), "--no-layer"],
+                         check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert run.returncode == 2 and "has 128 positions" in json.loads(run.stdout)["error"]
 
 
 def test_a_checkpoint_that_is_not_seq2seq_is_named_as_such(tmp_path):
@@ -225,6 +238,39 @@ def test_text_without_sentence_ends_is_read_whole_not_cut_after_one_window(serve
     assert summary.truncated is False and summary.chunks >= 4
 
 
+def test_decoding_never_runs_past_the_decoders_positions(served):
+    """Re-break test: a looping model asked for 200 new pieces ran past the 128-position table: a 500."""
+    from nlpserve.runtime.generate import GenerationConfig
+    from nlpserve.tasks import generation
+
+    bundle = generation.load("translate-en-de")
+    (out,) = bundle.generate(["Where is my parcel?"], GenerationConfig(max_new_tokens=300, min_new_tokens=299))
+    assert out.tokens == 128 and out.length_capped
+
+
+@pytest.mark.parametrize("text", ["1234567890" * 200, " ".join(["ﬁne ﬂow ½ ㎏"] * 60),
+                                  "https://example.com/" + "a" * 1600])
+def test_every_cut_of_an_over_long_sentence_fits_the_encoder(served, text):
+    """Re-break test: cuts inside a word, or before characters normalisation expands, tokenised to one piece
+    more than the encoder reads, and lost it."""
+    from nlpserve.tasks import generation, get_task
+
+    bundle = generation.load("translate-en-de")
+    spans = generation.fit(bundle, text, [(0, len(text))])
+    assert len(spans) > 1 and all(n <= bundle.max_length for n in bundle.count_pieces([text[s:e] for s, e in spans]))
+    assert get_task("translate").run([text])[0].truncated is False
+
+
+def test_line_breaks_are_kept(served):
+    from nlpserve.tasks import get_task
+
+    result = get_task("translate").run(["Where is my parcel?\nThe council approved the budget for new parks on "
+                                        "Tuesday.\n"])[0]
+    assert result.translation == ("Wo ist mein Paket?\nDer Rat hat am Dienstag den Haushalt für neue Parks "
+                                  "beschlossen.\n")
+    assert get_task("translate").run(["Where is my parcel\nIt should have arrived"])[0].translation.count("\n") == 1
+
+
 def test_text_in_another_language_than_the_models_source_is_flagged_or_refused(served):
     from nlpserve.handlers import translate
 
@@ -233,8 +279,8 @@ def test_text_in_another_language_than_the_models_source_is_flagged_or_refused(s
     assert status == 200 and body["results"][0]["language"] == "de" and "language" not in body["results"][1]
     status, body = call(translate, "/v1/translate", {"inputs": [german], "parameters": {"reject_other_languages": True}})
     assert status == 422 and body["error_type"] == "unsupported_language" and "en only" in body["error"]
-    status, body = call(translate, "/v1/translate", {"inputs": [german], "parameters": {"source_language": "en"}})
-    assert status == 200 and "language" not in body["results"][0]  # the caller said what it is
+    status, body = call(translate, "/v1/translate", {"inputs": [german], "parameters": {"source_language": "EN"}})
+    assert status == 200 and "language" not in body["results"][0]  # the caller said what it is (any case)
 
 
 def test_the_model_cards_list_the_brought_bundles(served):

@@ -137,3 +137,12 @@ def test_a_span_that_cuts_a_folded_block_widens_to_the_whole_block():
 def test_expansions_are_capped_by_the_byte_length():
     assert normalize_for_matching("\ufdfa").text == "\ufdfa"  # would be 18 letters
     assert normalize_for_matching("½").text == "½"  # "1⁄2" is longer than its 2 UTF-8 bytes
+
+
+@pytest.mark.parametrize("text,folded", [("A\u200b\u0301", "\u00c1"), ("e\u00ad\u0301x", "\u00e9x"),
+                                         ("\u00e9\u200b\u0301", "\u00e9\u0301")])
+def test_a_dropped_format_character_does_not_keep_a_mark_from_its_base(text, folded):
+    """Found by the idempotency property: "A" ZWSP U+0301 folded to "A" + U+0301, which folds again to "Á"."""
+    once = normalize_for_matching(text)
+    assert once.text == folded and normalize_for_matching(once.text).text == once.text
+    assert once.span(0, len(once.text)) == (0, len(text))

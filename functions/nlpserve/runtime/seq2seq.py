@@ -48,6 +48,8 @@ class Seq2SeqBundle:
                                                         self.manifest.tokenizer_file))
         self.graphs = Seq2SeqGraphs(self.path, self.manifest.architecture, threads=threads, spin=spin,
                                     files=(self.manifest.model_file, self.manifest.decoder_file or ""))
+        #: most pieces the decoder can write: its position table (Marian: 512 in opus-mt); None: relative (T5)
+        self.max_target_positions = self.manifest.architecture.get("max_source_positions")
         self.eos = int(self.manifest.architecture["eos_token_id"])
         self.pad = int(self.manifest.architecture["pad_token_id"])
 
@@ -108,9 +110,11 @@ class Seq2SeqBundle:
                 n = len(encoded[i][0])
                 ids[row, :n], mask[row, :n] = encoded[i][0], 1
             batch_config = config
+            if self.max_target_positions and config.max_new_tokens > self.max_target_positions:
+                batch_config = dataclasses.replace(config, max_new_tokens=self.max_target_positions)
             if length_factor is not None:
-                batch_config = dataclasses.replace(config, max_new_tokens=max_length_cap(
-                    width, config.max_new_tokens, length_factor))
+                batch_config = dataclasses.replace(batch_config, max_new_tokens=max_length_cap(
+                    width, batch_config.max_new_tokens, length_factor))
             outputs = self.graphs.generate(ids, mask, batch_config, deadline=deadline)
             for i, out in zip(chunk, outputs):
                 results[i] = Generated(self.target_tokenizer.decode(out, skip_special_tokens=True).strip(),

@@ -73,8 +73,10 @@ def enforce_budget(task: str, pieces: int) -> None:
 def fit(bundle: Seq2SeqBundle, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """``spans`` (sentences of ``text``) with each one the encoder cannot read whole (over ``bundle.max_length``
     pieces with the prefix and EOS) cut into consecutive pieces that fit, at the last word boundary (a piece that
-    starts after whitespace) before the limit, else at the limit. Text with no sentence ends (a log, a
-    transcript) is then read whole instead of being cut after its first window."""
+    starts after whitespace) before the limit, else at the limit. Each cut is counted again as the encoder will
+    read it (a cut inside a word, or before characters normalisation expands, can tokenise to more pieces) and
+    moved back until it fits. Text with no sentence ends (a log, a transcript) is then read whole instead of
+    being cut after its first window."""
     room = max(8, bundle.max_length - bundle.overhead)
     counts = bundle.count_pieces([text[s:e] for s, e in spans])
     out: list[tuple[int, int]] = []
@@ -91,13 +93,33 @@ def fit(bundle: Seq2SeqBundle, text: str, spans: Sequence[tuple[int, int]]) -> l
                     if offsets[k][0] > 0 and text[offsets[k][0] - 1].isspace():
                         stop = k
                         break
-            piece_start = offsets[at][0]
-            piece_end = offsets[stop][0] if stop < len(offsets) else end
-            chunk = text[piece_start:piece_end]
+            while True:
+                piece_end = offsets[stop][0] if stop < len(offsets) else end
+                over = bundle.count_pieces([text[offsets[at][0]:piece_end]])[0] - bundle.max_length
+                if over <= 0 or stop - at <= 1:
+                    break
+                stop = max(at + 1, stop - over)
+            chunk = text[offsets[at][0]:piece_end]
             lead = len(chunk) - len(chunk.lstrip())
             if chunk.strip():
-                out.append((piece_start + lead, piece_start + len(chunk.rstrip())))
+                out.append((offsets[at][0] + lead, offsets[at][0] + len(chunk.rstrip())))
             at = stop
+    return out
+
+
+def lines(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` split at every line break inside them (whitespace trimmed, empty parts dropped): a model writes
+    one line per input, so a list, an address or subtitles keep their lines only when each line is its own
+    input."""
+    out = []
+    for start, end in spans:
+        at = start
+        for part in text[start:end].split("\n"):
+            stripped = part.strip()
+            if stripped:
+                lead = len(part) - len(part.lstrip())
+                out.append((at + lead, at + lead + len(stripped)))
+            at += len(part) + 1
     return out
 
 

@@ -15,7 +15,7 @@ import contextvars
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from nlpserve.errors import InvalidInput, UnsupportedLanguage
 from nlpserve.runtime.seq2seq import Seq2SeqBundle, max_length_cap
@@ -40,6 +40,11 @@ class TranslateParams(generation.GenerationParams, LanguageGuardParams):
     target_language: str | None = Field(
         None, min_length=2, max_length=3, description="ISO 639-1 code of the output (default: the only target the "
         "deployed models have).")
+
+    @field_validator("source_language", "target_language")
+    @classmethod
+    def _lower_case(cls, code: str | None) -> str | None:
+        return code.lower() if code is not None else None
 
 
 class TranslateResult(TaskResult):
@@ -117,8 +122,8 @@ class TranslateTask(Task[TranslateParams, TranslateResult]):
         for name in dict.fromkeys(bundles):
             bundle = generation.load(name)
             mine = [i for i, b in enumerate(bundles) if b == name]
-            spans = {i: generation.fit(bundle, texts[i], split_sentences(texts[i]) or [(0, len(texts[i]))])
-                     for i in mine}
+            spans = {i: generation.fit(bundle, texts[i], generation.lines(
+                texts[i], split_sentences(texts[i]) or [(0, len(texts[i]))])) for i in mine}
             jobs.append((bundle, mine, spans, generation.generation_config(bundle, params)))
         # the whole request's worst case, before any decoding
         generation.enforce_budget(self.name, sum(
