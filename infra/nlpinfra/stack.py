@@ -13,6 +13,7 @@ from aws_cdk import CfnOutput, Size, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from nlpserve import catalog as nlp_catalog
 from nlpserve.catalog import CUSTOM_CLASSIFIERS, bundle_of
 
 from . import artifacts
@@ -61,29 +62,39 @@ def retention(days: int) -> logs.RetentionDays:
 def model_catalog(config: ServiceConfig) -> list[dict[str, Any]]:
     """``NLP_MODEL_CATALOG`` entries for the served tasks, from ``<models_dir>/<bundle>/manifest.json``. A task
     without a model bundle (language) has none: its model is in the runtime layer, so the meta function reads
-    its card directly."""
+    its card directly. A seq2seq bundle the user brought (``seq2seq_models``) is the entry of a task that has no
+    bundle of its own (translate), or is listed under ``brought`` in the entry of the task it serves (summarize's
+    abstractive mode)."""
+    brought: dict[str, list[dict[str, Any]]] = {}
+    for name in config.seq2seq_models:
+        function = brought_function(name)
+        task = next(t for t in TASK_FUNCTIONS[function].tasks if nlp_catalog.entry(t).brought
+                    and name.startswith(nlp_catalog.entry(t).brought))
+        brought.setdefault(task, []).append(_catalog_entry(config, task, name))
     entries = []
     for task in served_tasks(config.tasks):
         bundle = bundle_of(task)
         if bundle is None:
+            entries += brought.get(task, [])[:1]
             continue
-        manifest: dict[str, Any] = {}
-        path = Path(config.models_dir) / bundle / "manifest.json"
-        if path.is_file():
-            try:
-                manifest = json.loads(path.read_text())
-            except ValueError:
-                manifest = {}
-        source = manifest.get("source") or {}
-        entries.append(
-            {
-                "task": task,
-                "bundle": bundle,
-                "version": manifest.get("version"),
-                "license": source.get("license") if isinstance(source, dict) else None,
-            }
-        )
+        entry = _catalog_entry(config, task, bundle)
+        if task in brought:
+            entry["brought"] = brought[task]
+        entries.append(entry)
     return entries
+
+
+def _catalog_entry(config: ServiceConfig, task: str, bundle: str) -> dict[str, Any]:
+    manifest: dict[str, Any] = {}
+    path = Path(config.models_dir) / bundle / "manifest.json"
+    if path.is_file():
+        try:
+            manifest = json.loads(path.read_text())
+        except ValueError:
+            manifest = {}
+    source = manifest.get("source") or {}
+    return {"task": task, "bundle": bundle, "version": manifest.get("version"),
+            "license": source.get("license") if isinstance(source, dict) else None}
 
 
 class NlpServiceStack(Stack):

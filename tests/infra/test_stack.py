@@ -653,6 +653,12 @@ def test_a_brought_seq2seq_bundle_turns_on_its_function_and_rides_in_its_code(se
     assert holders == {"translate-en-de": 2, "summarize-t5": 2}  # its own function's code and the batch function's
     batch = functions["batch"]["Properties"]["Environment"]["Variables"]
     assert "translate" in batch["NLP_BATCH_TASKS"].split(",")
+    # the meta function's /v1/models names them too (it loads no model)
+    cards = {e["task"]: e for e in json.loads(functions["meta"]["Properties"]["Environment"]["Variables"][
+        "NLP_MODEL_CATALOG"])}
+    assert cards["translate"]["bundle"] == "translate-en-de"
+    assert cards["summarize"]["bundle"] == "embed" and [b["bundle"] for b in cards["summarize"]["brought"]] == [
+        "summarize-t5"]
 
 
 def test_seq2seq_models_are_checked_before_synth(fake_layers, fake_models, tmp_path) -> None:
