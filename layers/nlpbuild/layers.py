@@ -755,13 +755,13 @@ def build_model_layer(
     files = package_files(src)
     if not files:
         raise LayerBuildError(f"model bundle {bundle!r} at {src} is empty")
-    expected = ("model.onnx", "tokenizer.json", "manifest.json")
-    try:  # a seq2seq bundle (python -m nlpbuild seq2seq) lists its own files in its manifest
-        declared = json.loads((src / "manifest.json").read_text()).get("files") or {}
-        if json.loads((src / "manifest.json").read_text()).get("kind") == "seq2seq":
-            expected = (*declared, "manifest.json")
+    try:
+        manifest = json.loads((src / "manifest.json").read_text())
     except (OSError, ValueError):
-        pass
+        manifest = None
+    expected = ("model.onnx", "tokenizer.json", "manifest.json")
+    if manifest is not None and manifest.get("kind") == "seq2seq":  # (nlpbuild seq2seq) lists its own files
+        expected = (*(manifest.get("files") or {}), "manifest.json")
     missing = [f for f in expected if not (src / f).is_file()]
     if missing:
         log(f"warning: bundle {bundle!r} lacks {missing}")
@@ -782,13 +782,8 @@ def build_model_layer(
     with Step(f"model layer {zip_path.name}") as s:
         write_reproducible_zip([(f"models/{bundle}/{rel.as_posix()}", src / rel) for rel in files], zip_path)
         contents = {"bundle": bundle, "files": {rel.as_posix(): (src / rel).stat().st_size for rel in files}}
-        manifest = src / "manifest.json"
-        if manifest.is_file():
-            try:
-                m = json.loads(manifest.read_text())
-                contents["manifest"] = {k: m.get(k) for k in ("name", "version", "kind")}
-            except ValueError:
-                pass
+        if manifest is not None:
+            contents["manifest"] = {k: manifest.get(k) for k in ("name", "version", "kind")}
         info = _finish(zip_path, bundle, "model", inputs_sha, contents, None)
         s.note = (
             f"{mb(info.zipped_bytes)} zipped / {mb(info.unzipped_bytes)} unzipped, {info.file_count} files"

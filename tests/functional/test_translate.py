@@ -256,8 +256,9 @@ def test_every_cut_of_an_over_long_sentence_fits_the_encoder(served, text):
     from nlpserve.tasks import generation, get_task
 
     bundle = generation.load("translate-en-de")
-    spans = generation.fit(bundle, text, [(0, len(text))])
+    spans, pieces = generation.fit(bundle, text, [(0, len(text))])
     assert len(spans) > 1 and all(n <= bundle.max_length for n in bundle.count_pieces([text[s:e] for s, e in spans]))
+    assert pieces == bundle.count_pieces([text[s:e] for s, e in spans])  # what fit reports is what the encoder reads
     assert get_task("translate").run([text])[0].truncated is False
 
 

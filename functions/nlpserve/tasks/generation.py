@@ -32,7 +32,8 @@ MAX_NEW_TOKENS = 512
 class GenerationParams(TaskParams):
     """Decoding options of a text-generation request (defaults: the bundle manifest's ``generation``)."""
 
-    num_beams: int | None = Field(None, ge=1, le=MAX_BEAMS, description="Beam width (1: greedy).")
+    num_beams: int | None = Field(None, ge=1, le=MAX_BEAMS, description="Beam width (1: greedy; default: the "
+                                  "model's).")
     max_new_tokens: int | None = Field(None, ge=1, le=MAX_NEW_TOKENS,
                                        description="Most generated word pieces per sentence (translate) or chunk "
                                                    "(abstractive summary).")
@@ -70,19 +71,25 @@ def enforce_budget(task: str, pieces: int) -> None:
                    unit="generated word pieces at most (per model input: its max_new_tokens cap x num_beams)")
 
 
-def fit(bundle: Seq2SeqBundle, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+def fit(bundle: Seq2SeqBundle, text: str,
+        spans: Sequence[tuple[int, int]]) -> tuple[list[tuple[int, int]], list[int]]:
     """``spans`` (sentences of ``text``) with each one the encoder cannot read whole (over ``bundle.max_length``
     pieces with the prefix and EOS) cut into consecutive pieces that fit, at the last word boundary (a piece that
     starts after whitespace) before the limit, else at the limit. Each cut is counted again as the encoder will
     read it (a cut inside a word, or before characters normalisation expands, can tokenise to more pieces) and
     moved back until it fits. Text with no sentence ends (a log, a transcript) is then read whole instead of
-    being cut after its first window."""
+    being cut after its first window.
+
+    Returns the spans and each one's encoder pieces (prefix and EOS included), so callers need not count again.
+    """
     room = max(8, bundle.max_length - bundle.overhead)
     counts = bundle.count_pieces([text[s:e] for s, e in spans])
     out: list[tuple[int, int]] = []
+    pieces: list[int] = []
     for (start, end), count in zip(spans, counts):
         if count <= bundle.max_length:
             out.append((start, end))
+            pieces.append(count)
             continue
         offsets = [(start + a, start + b) for a, b in bundle.piece_offsets(text[start:end])]
         at = 0
@@ -95,16 +102,17 @@ def fit(bundle: Seq2SeqBundle, text: str, spans: Sequence[tuple[int, int]]) -> l
                         break
             while True:
                 piece_end = offsets[stop][0] if stop < len(offsets) else end
-                over = bundle.count_pieces([text[offsets[at][0]:piece_end]])[0] - bundle.max_length
-                if over <= 0 or stop - at <= 1:
+                chunk = text[offsets[at][0]:piece_end]
+                count = bundle.count_pieces([chunk.strip()])[0]
+                if count <= bundle.max_length or stop - at <= 1:
                     break
-                stop = max(at + 1, stop - over)
-            chunk = text[offsets[at][0]:piece_end]
+                stop = max(at + 1, stop - (count - bundle.max_length))
             lead = len(chunk) - len(chunk.lstrip())
             if chunk.strip():
                 out.append((offsets[at][0] + lead, offsets[at][0] + len(chunk.rstrip())))
+                pieces.append(count)
             at = stop
-    return out
+    return out, pieces
 
 
 def lines(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -155,10 +163,9 @@ class Deadline:
 def pack(bundle: Seq2SeqBundle, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Consecutive sentence spans joined into ``[start, end)`` chunks of ``text`` that each fit the encoder
     (``bundle.max_length`` pieces); a sentence longer than that is first cut to fit (``fit``)."""
-    spans = fit(bundle, text, spans)
+    spans, pieces = fit(bundle, text, spans)
     if not spans:
         return []
-    pieces = bundle.count_pieces([text[s:e] for s, e in spans])
     chunks, start, used, prev_end = [], spans[0][0], 0, spans[0][1]
     for (s, e), n in zip(spans, pieces):
         if used and used + n > bundle.max_length:

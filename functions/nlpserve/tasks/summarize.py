@@ -38,14 +38,12 @@ KEEP = BLOCK // 4
 MAX_PICKED = KEEP
 
 
-class SummarizeParams(LanguageGuardParams):
+class SummarizeParams(generation.GenerationParams, LanguageGuardParams):
+    """``num_beams`` and ``max_new_tokens`` (``GenerationParams``) apply to ``mode=abstractive`` only."""
+
     mode: Literal["extractive", "abstractive"] = Field(
         "extractive", description="extractive: the most central sentences, quoted (default); abstractive: new "
         "text written by a seq2seq model you bring (503 model_unavailable until one is deployed).")
-    num_beams: int | None = Field(None, ge=1, le=generation.MAX_BEAMS,
-                                  description="abstractive only: beam width (default: the model's).")
-    max_new_tokens: int | None = Field(None, ge=1, le=generation.MAX_NEW_TOKENS,
-                                       description="abstractive only: most generated word pieces per chunk.")
     sentences: int | None = Field(None, ge=1, le=100, description="Number of sentences to keep (default 3).")
     ratio: float | None = Field(
         None, gt=0.0, le=1.0, description=f"Or: fraction of the document's sentences (at most {MAX_PICKED})."
@@ -183,7 +181,7 @@ class SummarizeTask(Task[SummarizeParams, SummarizeResult]):
         docs = self._split(texts)
         chunks = [generation.pack(bundle, text, spans or [(0, len(text))]) for text, spans in zip(texts, docs)]
         inputs = [text[s:e] for text, spans in zip(texts, chunks) for s, e in spans]
-        config_ = generation.generation_config(bundle, params)  # type: ignore[arg-type]
+        config_ = generation.generation_config(bundle, params)
         generation.enforce_budget(self.name, len(inputs) * config_.max_new_tokens * config_.num_beams)
         outputs = bundle.generate(inputs, config_, deadline=generation.Deadline(self.name))
         results, at = [], 0

@@ -3,10 +3,12 @@
 
 The language pair: ``target_language`` (default: the only target the deployed bundles have) and
 ``source_language`` (default: detected per text by py3langid among the sources that have a bundle into the target).
-Each text is split into sentences (``tasks.sentences``, nupunkt), every sentence of the request is translated in one
-length-sorted batch (sentences translate better alone than as a long input, and a batch wastes less padding than a
-paragraph), and each translation is joined back with the whitespace that separated its source sentences. A sentence
-longer than the encoder's ``max_length`` pieces is cut (``truncated``).
+Each text is split into sentences (``tasks.sentences``, nupunkt) and at line breaks (``generation.lines``), and a
+sentence longer than the encoder's ``max_length`` pieces is cut at word boundaries into pieces that fit
+(``generation.fit``). Every sentence of the request is translated in one length-sorted batch (sentences translate
+better alone than as a long input, and a batch wastes less padding than a paragraph); each translation stops at
+``MAX_LENGTH_FACTOR`` x its source + 10 pieces, and the translations are joined back with the whitespace around
+and between the source sentences.
 """
 
 from __future__ import annotations
@@ -122,16 +124,17 @@ class TranslateTask(Task[TranslateParams, TranslateResult]):
         for name in dict.fromkeys(bundles):
             bundle = generation.load(name)
             mine = [i for i, b in enumerate(bundles) if b == name]
-            spans = {i: generation.fit(bundle, texts[i], generation.lines(
+            fitted = {i: generation.fit(bundle, texts[i], generation.lines(
                 texts[i], split_sentences(texts[i]) or [(0, len(texts[i]))])) for i in mine}
-            jobs.append((bundle, mine, spans, generation.generation_config(bundle, params)))
+            spans = {i: found for i, (found, _) in fitted.items()}
+            pieces = [n for _, counts in fitted.values() for n in counts]
+            jobs.append((bundle, mine, spans, pieces, generation.generation_config(bundle, params)))
         # the whole request's worst case, before any decoding
         generation.enforce_budget(self.name, sum(
             max_length_cap(n, settings.max_new_tokens, MAX_LENGTH_FACTOR) * settings.num_beams
-            for bundle, mine, spans, settings in jobs
-            for n in bundle.count_pieces([texts[i][s:e] for i in mine for s, e in spans[i]])))
+            for _, _, _, pieces, settings in jobs for n in pieces))
         results: list[TranslateResult | None] = [None] * len(texts)
-        for bundle, mine, spans, settings in jobs:  # one length-sorted batch of every sentence per bundle
+        for bundle, mine, spans, _, settings in jobs:  # one length-sorted batch of every sentence per bundle
             sentences = [texts[i][s:e] for i in mine for s, e in spans[i]]
             outputs = bundle.generate(sentences, settings, deadline=deadline, length_factor=MAX_LENGTH_FACTOR)
             at = 0
